@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster ← swerve.
+// See docs/architecture.md.
+let package = Package(
+    name: "swerve",
+    products: [
+        .executable(name: "swerve", targets: ["swerve"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "SwerveConfig",
+            dependencies: ["CYAML"]
+        ),
+        .target(
+            name: "SwerveWorker",
+            dependencies: [
+                "SwerveConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SwerveMaster",
+            dependencies: [
+                "SwerveConfig",
+                "SwerveWorker",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "swerve",
+            dependencies: [
+                "SwerveConfig",
+                "SwerveMaster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SwerveConfigTests",
+            dependencies: ["SwerveConfig"]
+        ),
+        .testTarget(
+            name: "SwerveMasterTests",
+            dependencies: ["SwerveMaster"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["swerve"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef SWERVE_CYAML_SHIM_H
+#define SWERVE_CYAML_SHIM_H
+#include <yaml.h>
+#endif
