@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,6 +28,9 @@ let package = Package(
             dependencies: [
                 "SwerveConfig",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -42,12 +46,18 @@ let package = Package(
             dependencies: [
                 "SwerveConfig",
                 "SwerveMaster",
+                "SwerveWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SwerveConfigTests",
             dependencies: ["SwerveConfig"]
+        ),
+        .testTarget(
+            name: "SwerveWorkerTests",
+            dependencies: ["SwerveWorker"]
         ),
         .testTarget(
             name: "SwerveMasterTests",

@@ -1,6 +1,88 @@
+import Dispatch
+import Glibc
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import SwerveConfig
 
-/// The worker process's entry point. The HTTP engine (SwiftNIO) lands with
-/// the worker issue; until then this module only marks its place in the
-/// dependency chain CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster.
-public enum Worker {}
+/// A listening socket the worker was given (bound by the master).
+public struct InheritedListener: Sendable {
+    public var address: ListenAddress
+    public var descriptor: Int32
+
+    public init(address: ListenAddress, descriptor: Int32) {
+        self.address = address
+        self.descriptor = descriptor
+    }
+}
+
+/// The worker process's entry point: one event loop serving the inherited
+/// sockets until told to stop. The process is the unit of parallelism, as
+/// in nginx, so the loop has one thread; a small pool does blocking file work.
+public enum Worker {
+    /// Serves until SIGQUIT (drain, then return) or SIGTERM/SIGINT (return at once).
+    /// `onReady` runs once every listener accepts.
+    public static func run(config: Config, listeners: [InheritedListener], logger: Logger,
+                           onReady: @escaping @Sendable () -> Void = {}) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let threadPool = NIOThreadPool(numberOfThreads: 4)
+        threadPool.start()
+        defer {
+            try? threadPool.syncShutdownGracefully()
+            try? group.syncShutdownGracefully()
+        }
+        let eventLoop = group.next()
+        let accessLog = try openAccessLog(config.logging)
+        let sites = config.vhosts.map { makeSite($0, config: config, threadPool: threadPool) }
+        let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
+                                   threadPool: threadPool, eventLoop: eventLoop)
+
+        var channels: [Channel] = []
+        for listener in listeners {
+            let channel = try ServerBootstrap(group: group)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try ServerPipeline.configure(channel, worker: worker, listener: listener.address)
+                    }
+                }
+                .withBoundSocket(listener.descriptor)
+                .wait()
+            channels.append(channel)
+        }
+        let listening = channels
+        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening)
+        try eventLoop.submit { worker.serverChannels = listening; lifecycle.start() }.wait()
+        let signals = lifecycle.installSignalHandlers()
+        defer { signals.forEach { $0.cancel() } }
+        onReady()
+        logger.info("worker serving \(listeners.map(\.address.description).joined(separator: ", "))")
+        try lifecycle.finished.wait()
+    }
+
+    private static func openAccessLog(_ logging: LoggingSettings) throws -> AccessLog? {
+        switch logging.accessLog {
+        case .off: return nil
+        case .stdout: return AccessLog(file: try LogFile(path: nil, descriptor: STDOUT_FILENO), format: logging.format)
+        case .file(let path): return AccessLog(file: try LogFile(path: path, descriptor: -1), format: logging.format)
+        }
+    }
+
+    static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool) -> Site {
+        let maxBody = config.server.limits.maxBodySize
+        let responders: [(prefix: String, value: any Responder)] = vhost.routes.map { route in
+            switch route.kind {
+            case .static(let options):
+                return (route.path, StaticResponder(options: options, mimeTypes: config.mimeTypes, index: vhost.index,
+                                                    threadPool: threadPool, maxBodySize: maxBody))
+            case .upload(let upload):
+                return (route.path, UnavailableResponder(maxBodySize: upload.maxSize))
+            case .script:
+                return (route.path, UnavailableResponder(maxBodySize: maxBody))
+            }
+        }
+        return Site(vhost: vhost, realRoot: FileSystem.realPath(vhost.root) ?? vhost.root,
+                    routes: RouteTable(responders), errorPages: ErrorPages(vhost: vhost, mimeTypes: config.mimeTypes))
+    }
+}

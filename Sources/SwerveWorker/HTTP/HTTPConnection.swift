@@ -1,0 +1,383 @@
+import NIOCore
+import NIOHTTP1
+import SwerveConfig
+
+/// One client connection: reads requests from NIOHTTP1 (one at a time —
+/// `HTTPServerPipelineHandler` holds pipelined ones back until the previous
+/// response ended, so responses stay in order), checks and routes each,
+/// hands it to its route's `Responder`, and owns the connection's timers:
+/// header (→ 408), body (→ 408) and keep-alive (→ close).
+final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The state of the request in flight, shared with its `ResponseWriter`.
+    final class Exchange {
+        let head: HTTPRequestHead
+        let started: NIODeadline
+        let eventLoop: EventLoop
+        let allocator: ByteBufferAllocator
+        var errorPages: ErrorPages
+        var vhostName = "-"
+        var sink: RequestBodySink = DiscardingBodySink.shared
+        var bodyLimit = Int.max
+        var bodyReceived = 0
+        var bodyOverLimit = false
+        var expectsBody = false
+        /// The client sent `Expect: 100-continue` and waits for our 100 before the body.
+        var awaitsContinue = false
+        var requestEnded = false
+        var responseEnded = false
+        var keepAlive: Bool
+        var status: HTTPResponseStatus?
+        var bodyBytesSent = 0
+
+        init(head: HTTPRequestHead, context: ChannelHandlerContext, errorPages: ErrorPages) {
+            self.head = head
+            self.started = .now()
+            self.eventLoop = context.eventLoop
+            self.allocator = context.channel.allocator
+            self.errorPages = errorPages
+            self.keepAlive = head.isKeepAlive
+        }
+    }
+
+    private enum Phase {
+        /// Between requests; `bytesSeen` once the next head has begun to arrive.
+        case waiting(bytesSeen: Bool)
+        case exchange(Exchange)
+        /// The connection is being closed; input is ignored.
+        case closing
+    }
+
+    private enum TimerKind { case header, body, keepalive }
+
+    private let worker: WorkerContext
+    private let listener: ListenAddress
+    private var context: ChannelHandlerContext?
+    private var phase = Phase.waiting(bytesSeen: false)
+    private var timer: (kind: TimerKind, task: Scheduled<Void>)?
+
+    init(worker: WorkerContext, listener: ListenAddress) {
+        self.worker = worker
+        self.listener = listener
+    }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        worker.connectionOpened()
+        worker.track(context.channel)
+        // A fresh connection gets `timeouts.header` for its first request, as nginx.
+        schedule(.header, after: worker.timeouts.header)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimer()
+        if case .exchange(let exchange) = phase {
+            exchange.sink.abort()
+            if !exchange.responseEnded {
+                // nginx's 499: the client closed the connection before the response ended.
+                exchange.responseEnded = true
+                log(exchange, status: exchange.status.map { Int($0.code) } ?? 499)
+            }
+        }
+        phase = .closing
+        worker.untrack(context.channel)
+        worker.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is RequestBytesArrived {
+            if case .waiting(bytesSeen: false) = phase {
+                phase = .waiting(bytesSeen: true)
+                if timer?.kind == .keepalive { schedule(.header, after: worker.timeouts.header) }
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), phase) {
+        case (.head(let head), .waiting):
+            cancelTimer()
+            begin(head, context: context)
+        case (.body(let buffer), .exchange(let exchange)):
+            receiveBody(buffer, exchange)
+        case (.end, .exchange(let exchange)):
+            exchange.requestEnded = true
+            if timer?.kind == .body { cancelTimer() }
+            if !exchange.bodyOverLimit { exchange.sink.receiveEnd() }
+            if exchange.responseEnded { finish(exchange) }
+        default:
+            break  // closing, or parts of a request already refused
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // NIOHTTP1 holds parser errors back until the response in flight ended,
+        // and closes the channel right after this returns: answer synchronously.
+        if let parserError = error as? HTTPParserError {
+            let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+            switch phase {
+            case .waiting:
+                let exchange = Exchange(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"),
+                                        context: context, errorPages: ErrorPages())
+                exchange.keepAlive = false
+                phase = .exchange(exchange)
+                ResponseWriter(connection: self, exchange: exchange).sendError(status)
+            case .exchange(let exchange) where exchange.status == nil:
+                exchange.keepAlive = false
+                exchange.sink.abort()
+                ResponseWriter(connection: self, exchange: exchange).sendError(status)
+            default:
+                break
+            }
+        }
+        phase = .closing
+        context.close(promise: nil)
+    }
+
+    // MARK: requests
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let exchange = Exchange(head: head, context: context, errorPages: ErrorPages())
+        phase = .exchange(exchange)
+        let writer = ResponseWriter(connection: self, exchange: exchange)
+        if worker.isDraining { exchange.keepAlive = false }
+
+        let check = RequestHeadCheck(head)
+        guard case .accept(let declared, let chunked, let expectsContinue) = check else {
+            if case .reject(let status, let close) = check {
+                if close { exchange.keepAlive = false }
+                writer.sendError(status)
+            }
+            return
+        }
+        exchange.expectsBody = RequestHeadCheck.hasBody(declaredLength: declared, chunked: chunked)
+        exchange.awaitsContinue = exchange.expectsBody && expectsContinue
+
+        let host = head.headers.first(name: "host")
+        guard let index = worker.vhosts.vhostIndex(host: host, listener: listener) else {
+            writer.sendError(.misdirectedRequest)
+            return
+        }
+        let site = worker.sites[index]
+        exchange.errorPages = site.errorPages
+        exchange.vhostName = site.vhost.logName
+        guard let target = RequestPath(target: head.uri) else {
+            writer.sendError(.badRequest)
+            return
+        }
+        guard let (prefix, responder) = site.routes.match(target.path) else {
+            writer.sendError(.notFound)
+            return
+        }
+        exchange.bodyLimit = responder.maxBodySize
+        if let declared, declared > responder.maxBodySize {
+            // Refused on its head: no 100 Continue, and the unread body ends the connection.
+            exchange.keepAlive = false
+            writer.sendError(.payloadTooLarge)
+            return
+        }
+        let request = Request(head: head, target: target, site: site, routePrefix: prefix,
+                              remoteAddress: context.channel.remoteAddress, localAddress: context.channel.localAddress)
+        exchange.sink = responder.respond(to: request, response: writer)
+        guard exchange.expectsBody, !exchange.requestEnded else { return }
+        if exchange.awaitsContinue && exchange.sink.wantsBody && exchange.status == nil {
+            exchange.awaitsContinue = false
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                  promise: nil)
+        }
+        schedule(.body, after: worker.timeouts.body)
+    }
+
+    private func receiveBody(_ buffer: ByteBuffer, _ exchange: Exchange) {
+        exchange.bodyReceived += buffer.readableBytes
+        if timer?.kind == .body || timer == nil, !exchange.requestEnded {
+            schedule(.body, after: worker.timeouts.body)
+        }
+        if exchange.bodyReceived > exchange.bodyLimit {
+            if !exchange.bodyOverLimit {
+                exchange.bodyOverLimit = true
+                exchange.sink.abort()
+                exchange.keepAlive = false
+                ResponseWriter(connection: self, exchange: exchange).sendError(.payloadTooLarge)
+            }
+            return
+        }
+        if exchange.sink.wantsBody { exchange.sink.receive(buffer) }
+    }
+
+    /// Both the request and its response are complete: wait for the next one.
+    private func finish(_ exchange: Exchange) {
+        guard case .exchange(let current) = phase, current === exchange else { return }
+        phase = .waiting(bytesSeen: false)
+        schedule(.keepalive, after: worker.timeouts.keepalive)
+    }
+
+    // MARK: writing (called by ResponseWriter)
+
+    func writeHead(_ exchange: Exchange, status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context else { return }
+        let isHTTP10 = exchange.head.version.minor == 0
+        if worker.isDraining { exchange.keepAlive = false }
+        // An HTTP/1.0 client cannot take chunked bodies: without a length, closing ends the body.
+        if isHTTP10 && !headers.contains(name: "content-length") && status.mayHaveResponseBody { exchange.keepAlive = false }
+        // A client still waiting for 100 Continue never sends its body: the
+        // connection cannot carry another request (as nginx does).
+        if exchange.awaitsContinue && !exchange.requestEnded { exchange.keepAlive = false }
+        // Server and Date first, as nginx orders them.
+        var all = HTTPHeaders([("Server", "swerve"), ("Date", worker.dates.httpDate)])
+        all.add(contentsOf: headers)
+        if !exchange.keepAlive {
+            all.replaceOrAdd(name: "Connection", value: "close")
+        } else if isHTTP10 {
+            all.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        exchange.status = status
+        let head = HTTPResponseHead(version: isHTTP10 ? .http1_0 : .http1_1, status: status, headers: all)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeBody(_ exchange: Exchange, _ data: IOData) -> EventLoopFuture<Void> {
+        guard let context else { return exchange.eventLoop.makeSucceededVoidFuture() }
+        if exchange.head.method == .HEAD { return context.eventLoop.makeSucceededVoidFuture() }
+        exchange.bodyBytesSent += data.readableBytes
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(data)), promise: promise)
+        return promise.futureResult
+    }
+
+    func writeEnd(_ exchange: Exchange) {
+        guard let context, !exchange.responseEnded else { return }
+        exchange.responseEnded = true
+        log(exchange, status: exchange.status.map { Int($0.code) } ?? 0)
+        // Settle our state before writing `.end`: NIOHTTP1 delivers the next
+        // pipelined request from inside that write.
+        if !exchange.keepAlive {
+            phase = .closing
+            cancelTimer()
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+                self?.closeGracefully()
+            }
+            return
+        }
+        if exchange.requestEnded {
+            finish(exchange)
+        } else if !exchange.sink.wantsBody {
+            // The rest of an unread body is drained before the next request.
+            schedule(.body, after: worker.timeouts.body)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// The head went out but the response cannot be completed: close, so the
+    /// client sees a truncated response rather than a wrong one.
+    func abortResponse(_ exchange: Exchange) {
+        exchange.responseEnded = true
+        log(exchange, status: exchange.status.map { Int($0.code) } ?? 500)
+        phase = .closing
+        cancelTimer()
+        context?.close(promise: nil)
+    }
+
+    // MARK: closing and timers
+
+    /// Lingering close, as nginx and Apache: shut down our side, then discard
+    /// input until the client closes or two seconds pass, so unread request
+    /// bytes never turn our close into a reset that destroys the response.
+    private func closeGracefully() {
+        guard let context, context.channel.isActive else { return }
+        context.close(mode: .output, promise: nil)
+        let channel = context.channel
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func schedule(_ kind: TimerKind, after duration: Duration) {
+        cancelTimer()
+        guard let context else { return }
+        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) { [weak self] () -> Void in
+            self?.timerFired(kind)
+        }
+        timer = (kind, task)
+    }
+
+    private func cancelTimer() {
+        timer?.task.cancel()
+        timer = nil
+    }
+
+    private func timerFired(_ kind: TimerKind) {
+        timer = nil
+        guard let context else { return }
+        switch (kind, phase) {
+        case (.header, .waiting(bytesSeen: true)):
+            // A head begun but not finished in time: 408, then close.
+            let exchange = Exchange(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"),
+                                    context: context, errorPages: ErrorPages())
+            exchange.keepAlive = false
+            phase = .exchange(exchange)
+            ResponseWriter(connection: self, exchange: exchange).sendError(.requestTimeout)
+        case (.body, .exchange(let exchange)) where !exchange.requestEnded:
+            exchange.sink.abort()
+            exchange.keepAlive = false
+            if exchange.status == nil {
+                ResponseWriter(connection: self, exchange: exchange).sendError(.requestTimeout)
+            } else if exchange.responseEnded {
+                phase = .closing
+                context.close(promise: nil)
+            }
+        default:
+            // An idle keep-alive connection, or a fresh one that never sent a byte.
+            phase = .closing
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: access log
+
+    private func log(_ exchange: Exchange, status: Int) {
+        guard let accessLog = worker.accessLog, let context else { return }
+        let head = exchange.head
+        let elapsed = (NIODeadline.now() - exchange.started).nanoseconds / 1_000_000
+        let entry = AccessLogEntry(
+            remoteAddress: context.channel.remoteAddress?.ipAddress ?? "-",
+            method: head.method.rawValue,
+            uri: head.uri,
+            version: "HTTP/\(head.version.major).\(head.version.minor)",
+            status: status,
+            bodyBytes: exchange.bodyBytesSent,
+            referer: head.headers.first(name: "referer"),
+            userAgent: head.headers.first(name: "user-agent"),
+            vhost: exchange.vhostName,
+            milliseconds: Int(elapsed))
+        accessLog.append(entry, combinedTime: worker.dates.logDate, isoTime: worker.dates.isoDate)
+    }
+}
+
+/// Fired by `RequestByteObserver` when bytes arrive, so that an idle
+/// keep-alive connection switches from the keep-alive to the header timeout.
+struct RequestBytesArrived {}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

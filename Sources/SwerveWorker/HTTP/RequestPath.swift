@@ -1,0 +1,87 @@
+/// The path of a request target, percent-decoded and normalised, as every
+/// route sees it: the one place where `..`, `%2e%2e`, `%2f` and NUL are dealt with.
+public struct RequestPath: Equatable, Sendable {
+    /// Decoded and normalised, always starting with "/"; a trailing slash is kept
+    /// (it decides between a file and a directory redirect).
+    public var path: String
+    /// The raw query (after "?"), without the "?", nil when there is none.
+    public var query: String?
+
+    /// Parses an origin-form ("/a/b?x") or absolute-form ("http://h/a") target.
+    /// Returns nil for anything that must be answered 400: no leading slash,
+    /// bad percent-encoding, NUL, invalid UTF-8, or `..` climbing above "/".
+    public init?(target: String) {
+        var target = Substring(target)
+        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+            let afterScheme = target[target.index(after: target.firstIndex(of: ":")!)...].dropFirst(2)
+            guard let slash = afterScheme.firstIndex(of: "/") else { return nil }
+            target = afterScheme[slash...]
+        }
+        guard target.first == "/" else { return nil }
+        let rawPath: Substring
+        if let mark = target.firstIndex(of: "?") {
+            rawPath = target[..<mark]
+            query = String(target[target.index(after: mark)...])
+        } else {
+            rawPath = target
+            query = nil
+        }
+        guard let decoded = Self.percentDecode(rawPath), let normalised = Self.normalise(decoded) else { return nil }
+        path = normalised
+    }
+
+    /// Percent-decodes bytes; nil on a malformed escape, NUL or invalid UTF-8.
+    static func percentDecode(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        guard !bytes.contains(0) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Resolves "." and ".." segments and repeated slashes; nil when ".." would leave "/".
+    static func normalise(_ path: String) -> String? {
+        var segments: [Substring] = []
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        for part in parts {
+            switch part {
+            case ".": continue
+            case "..":
+                guard segments.popLast() != nil else { return nil }
+            default: segments.append(part)
+            }
+        }
+        let endsWithSlash = path.hasSuffix("/") || path.hasSuffix("/.") || path.hasSuffix("/..")
+        var result = "/" + segments.joined(separator: "/")
+        if endsWithSlash && !segments.isEmpty { result += "/" }
+        return result
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// True when a segment starts with "." — dotfiles are never served.
+    /// `/.well-known/` is the exception (RFC 8615: ACME challenges, security.txt).
+    public var hasDotSegment: Bool {
+        let segments = path.split(separator: "/")
+        for (index, segment) in segments.enumerated() where segment.hasPrefix(".") {
+            if index == 0 && segment == ".well-known" { continue }
+            return true
+        }
+        return false
+    }
+}

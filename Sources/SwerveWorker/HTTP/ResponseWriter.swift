@@ -1,0 +1,78 @@
+import NIOCore
+import NIOHTTP1
+
+/// How a responder answers one request. A thin facade over the connection,
+/// which adds `Date`, `Server` and `Connection`, drops bodies of HEAD
+/// responses, logs the request and decides about keep-alive.
+/// Use it on the connection's event loop only; calls after `end` are ignored.
+public final class ResponseWriter {
+    private weak var connection: HTTPConnection?
+    let exchange: HTTPConnection.Exchange
+
+    init(connection: HTTPConnection, exchange: HTTPConnection.Exchange) {
+        self.connection = connection
+        self.exchange = exchange
+    }
+
+    public var eventLoop: EventLoop { exchange.eventLoop }
+    public var allocator: ByteBufferAllocator { exchange.allocator }
+    /// True once the head was written (a late error can then only close).
+    public var headSent: Bool { exchange.status != nil }
+    /// True once the response ended or the connection went away.
+    public var isFinished: Bool { exchange.responseEnded || connection == nil || !(connection!.isActive) }
+
+    public func sendHead(_ status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard !isFinished, !headSent else { return }
+        connection?.writeHead(exchange, status: status, headers: headers)
+    }
+
+    /// Writes a body part; the future completes when it reached the socket
+    /// (streaming producers wait on it: backpressure).
+    @discardableResult
+    public func sendBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        guard !isFinished, let connection else { return eventLoop.makeSucceededVoidFuture() }
+        return connection.writeBody(exchange, .byteBuffer(buffer))
+    }
+
+    /// Sends a file region with sendfile; `handle` is closed when it is written or fails.
+    public func sendFile(_ region: FileRegion, handle: NIOFileHandle) {
+        guard !isFinished, let connection else {
+            try? handle.close()
+            return
+        }
+        connection.writeBody(exchange, .fileRegion(region)).whenComplete { _ in try? handle.close() }
+    }
+
+    public func end() {
+        guard !exchange.responseEnded else { return }
+        connection?.writeEnd(exchange)
+    }
+
+    /// A whole response at once: head, optional body (Content-Length set here), end.
+    public func send(_ status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        sendHead(status, headers: headers)
+        if let body, body.readableBytes > 0 { sendBody(body) }
+        end()
+    }
+
+    /// An error response with the vhost's error page (or the built-in one).
+    public func sendError(_ status: HTTPResponseStatus, headers: HTTPHeaders = [:]) {
+        guard !isFinished else { return }
+        if headSent {
+            // Too late for a status: the only honest signal left is closing.
+            connection?.abortResponse(exchange)
+            return
+        }
+        let page = exchange.errorPages.page(for: status)
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Type", value: page.contentType)
+        send(status, headers: headers, body: page.body)
+    }
+
+    /// The response must end the connection (e.g. the body was not read).
+    public func closeAfterResponse() {
+        exchange.keepAlive = false
+    }
+}

@@ -1,0 +1,164 @@
+import SwerveConfig
+
+/// The facts of one served request, as the access log records them.
+public struct AccessLogEntry {
+    public var remoteAddress: String
+    public var method: String
+    public var uri: String
+    public var version: String
+    public var status: Int
+    public var bodyBytes: Int
+    public var referer: String?
+    public var userAgent: String?
+    public var vhost: String
+    /// Wall time from the request head to the end of the response.
+    public var milliseconds: Int
+}
+
+/// Per-worker access log: lines are formatted into a buffer and written when
+/// it fills, at least once a second (the worker's timer) and on shutdown, as
+/// nginx's `access_log … buffer=64k flush=1s`. Writes cut only at line ends,
+/// so lines from several workers never interleave. Confined to the event loop.
+public final class AccessLog: @unchecked Sendable {
+    private let file: LogFile
+    private let format: LoggingSettings.Format
+    private var buffer: [UInt8] = []
+    private let flushThreshold = 32 * 1024
+
+    public init(file: LogFile, format: LoggingSettings.Format) {
+        self.file = file
+        self.format = format
+        buffer.reserveCapacity(flushThreshold + 4096)
+    }
+
+    /// `time` is the log-format timestamp for combined, RFC 3339 for json.
+    public func append(_ entry: AccessLogEntry, combinedTime: String, isoTime: String) {
+        switch format {
+        case .combined: appendCombined(entry, time: combinedTime)
+        case .json: appendJSON(entry, time: isoTime)
+        }
+        if buffer.count >= flushThreshold { flush() }
+    }
+
+    public func flush() {
+        guard !buffer.isEmpty else { return }
+        let limit = file.atomicWriteLimit
+        buffer.withUnsafeBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = min(start + limit, bytes.count)
+                if end < bytes.count {
+                    // Cut after the last newline that fits; a single longer line goes alone.
+                    var cut = end
+                    while cut > start && bytes[cut - 1] != UInt8(ascii: "\n") { cut -= 1 }
+                    if cut > start {
+                        end = cut
+                    } else {
+                        while end < bytes.count && bytes[end - 1] != UInt8(ascii: "\n") { end += 1 }
+                    }
+                }
+                file.write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                start = end
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes to the old file, then opens the path anew (USR1 after logrotate).
+    public func reopen() throws(LogFileError) {
+        flush()
+        try file.reopen()
+    }
+
+    // MARK: formats
+
+    private func appendCombined(_ e: AccessLogEntry, time: String) {
+        append(e.remoteAddress)
+        append(" - - [")
+        append(time)
+        append("] \"")
+        appendEscaped(e.method)
+        append(" ")
+        appendEscaped(e.uri)
+        append(" ")
+        append(e.version)
+        append("\" ")
+        append(String(e.status))
+        append(" ")
+        append(String(e.bodyBytes))
+        append(" \"")
+        appendEscaped(e.referer ?? "-")
+        append("\" \"")
+        appendEscaped(e.userAgent ?? "-")
+        append("\" ")
+        appendEscaped(e.vhost)
+        append(" ")
+        append(Self.seconds(e.milliseconds))
+        append("\n")
+    }
+
+    private func appendJSON(_ e: AccessLogEntry, time: String) {
+        append("{\"time\":\"\(time)\",\"remote_addr\":")
+        appendJSONString(e.remoteAddress)
+        append(",\"method\":")
+        appendJSONString(e.method)
+        append(",\"uri\":")
+        appendJSONString(e.uri)
+        append(",\"protocol\":\"\(e.version)\",\"status\":\(e.status),\"bytes\":\(e.bodyBytes),\"referer\":")
+        appendJSONString(e.referer ?? "")
+        append(",\"user_agent\":")
+        appendJSONString(e.userAgent ?? "")
+        append(",\"vhost\":")
+        appendJSONString(e.vhost)
+        append(",\"request_time\":\(Self.seconds(e.milliseconds))}\n")
+    }
+
+    /// "0.003": seconds with millisecond resolution, as nginx's $request_time.
+    static func seconds(_ milliseconds: Int) -> String {
+        let fraction = milliseconds % 1000
+        let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
+        return "\(milliseconds / 1000).\(padded)"
+    }
+
+    private func append(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+    }
+
+    /// As nginx: `"`, `\`, control bytes and non-ASCII become `\xHH`, so a
+    /// request can never forge a line or a field.
+    private func appendEscaped(_ text: String) {
+        for byte in text.utf8 {
+            if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                buffer.append(contentsOf: Array("\\x".utf8))
+                buffer.append(Self.hex[Int(byte >> 4)])
+                buffer.append(Self.hex[Int(byte & 0xF)])
+            } else {
+                buffer.append(byte)
+            }
+        }
+    }
+
+    private func appendJSONString(_ text: String) {
+        buffer.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": append("\\\"")
+            case "\\": append("\\\\")
+            case "\n": append("\\n")
+            case "\r": append("\\r")
+            case "\t": append("\\t")
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    append("\\u00")
+                    buffer.append(Self.hex[Int(scalar.value >> 4)])
+                    buffer.append(Self.hex[Int(scalar.value & 0xF)])
+                } else {
+                    buffer.append(contentsOf: Array(String(scalar).utf8))
+                }
+            }
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789ABCDEF".utf8)
+}

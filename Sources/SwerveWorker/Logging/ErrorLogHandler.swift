@@ -1,0 +1,57 @@
+import Glibc
+import Logging
+import SwerveConfig
+
+/// swift-log handler for the error log: `2026-11-24T19:13:18Z [error] [12345] message`,
+/// one unbuffered write per line (errors must survive a crash right after).
+/// Used by the master and the workers alike; it starts no thread.
+public struct ErrorLogHandler: LogHandler {
+    private let file: LogFile
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+
+    public init(file: LogFile, level: Logger.Level) {
+        self.file = file
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "\(HTTPDate.formatISO(Int(time(nil)))) [\(event.level.rawValue)] [\(getpid())] \(event.message)"
+        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(value)"
+        }
+        file.write(line + "\n")
+    }
+}
+
+extension LoggingSettings.Level {
+    /// The config's level as swift-log's.
+    public var swiftLogLevel: Logger.Level {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warning: return .warning
+        case .error: return .error
+        }
+    }
+}
+
+extension ErrorLogHandler {
+    /// Opens the configured error log and makes it swift-log's backend for this process.
+    public static func bootstrap(_ logging: LoggingSettings) throws -> Logger {
+        let file: LogFile
+        switch logging.errorLog {
+        case .stderr: file = try LogFile(path: nil, descriptor: STDERR_FILENO)
+        case .file(let path): file = try LogFile(path: path, descriptor: -1)
+        }
+        let level = logging.level.swiftLogLevel
+        LoggingSystem.bootstrap { _ in ErrorLogHandler(file: file, level: level) }
+        return Logger(label: "swerve")
+    }
+}

@@ -1,0 +1,78 @@
+import Dispatch
+import Glibc
+import NIOCore
+import NIOHTTP1
+
+/// The worker's own signals and its way out: QUIT drains (stop accepting,
+/// finish in-flight requests, close idle keep-alive connections), TERM and
+/// INT stop at once, USR1 reopens the access log. Plus the once-a-second
+/// access-log flush. Runs on the worker's event loop.
+final class WorkerLifecycle: @unchecked Sendable {
+    private let worker: WorkerContext
+    private let listeners: [Channel]
+    private let done: EventLoopPromise<Void>
+    private var flushTask: RepeatedTask?
+
+    var finished: EventLoopFuture<Void> { done.futureResult }
+
+    init(worker: WorkerContext, listeners: [Channel]) {
+        self.worker = worker
+        self.listeners = listeners
+        self.done = worker.eventLoop.makePromise()
+    }
+
+    func start() {
+        flushTask = worker.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [worker] _ in
+            worker.accessLog?.flush()
+        }
+    }
+
+    /// Dispatch sources turn signals into calls on the event loop (workers may use threads).
+    func installSignalHandlers() -> [DispatchSourceSignal] {
+        let actions: [(Int32, @Sendable () -> Void)] = [
+            (SIGQUIT, { [self] in self.drain() }),
+            (SIGTERM, { [self] in self.stop() }),
+            (SIGINT, { [self] in self.stop() }),
+            (SIGUSR1, { [self] in self.reopenLogs() }),
+        ]
+        return actions.map { signalNumber, action in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [worker] in worker.eventLoop.execute(action) }
+            source.resume()
+            return source
+        }
+    }
+
+    private func drain() {
+        guard !worker.isDraining else { return }
+        worker.isDraining = true
+        worker.logger.info("worker draining")
+        for channel in listeners { channel.close(promise: nil) }
+        worker.quiesceConnections()
+        finishWhenIdle()
+    }
+
+    private func finishWhenIdle() {
+        if worker.openConnections == 0 {
+            stop()
+        } else {
+            worker.eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in self.finishWhenIdle() }
+        }
+    }
+
+    private func stop() {
+        flushTask?.cancel()
+        worker.accessLog?.flush()
+        for channel in listeners { channel.close(promise: nil) }
+        done.succeed(())
+    }
+
+    private func reopenLogs() {
+        do {
+            try worker.accessLog?.reopen()
+        } catch {
+            worker.logger.error("\(error)")
+        }
+    }
+}
