@@ -153,6 +153,8 @@ public struct VirtualHost: Sendable {
         /// Parallel to `listen`.
         public var listen: [Mark] = []
         public var root = Mark.start
+        /// Status code → where its error page was named.
+        public var errorPages: [Int: Mark] = [:]
     }
 
     public init() {}
@@ -183,6 +185,8 @@ public struct Route: Sendable {
     public var mark: Mark
     /// Where an upload or script route's `dir` was written (or the path's mark for a default dir).
     public var dirMark: Mark
+    /// Where each interpreter was named, by extension (".py").
+    public var interpreterMarks: [String: Mark] = [:]
 
     public init(path: String, kind: Kind, mark: Mark = .start, dirMark: Mark? = nil) {
         self.path = path

@@ -101,7 +101,10 @@ struct ConfigDecoder {
             config.logging.errorLog = text == "stderr" ? .stderr : .file(resolve(text))
         }
         for key in ["access_log", "error_log"] { config.settingMarks["logging." + key] = fields[key]?.mark }
-        if let node = fields["level"] { config.logging.level = choice(node, "level") ?? config.logging.level }
+        if let node = fields["level"] {
+            // nginx spells it "warn"; accept that too.
+            config.logging.level = node.scalar == "warn" ? .warning : choice(node, "level") ?? config.logging.level
+        }
         if let node = fields["format"] { config.logging.format = choice(node, "format") ?? config.logging.format }
     }
 
@@ -198,6 +201,7 @@ struct ConfigDecoder {
                     continue
                 }
                 vhost.errorPages[code] = page
+                vhost.marks.errorPages[code] = key.mark
             }
         }
         if let node = fields["routes"] {
@@ -271,8 +275,13 @@ struct ConfigDecoder {
             let upload = decodeUpload(fields, dir: dirNode)
             return Route(path: path, kind: .upload(upload), mark: pathNode.mark, dirMark: dirNode.mark)
         default:
-            let script = decodeScript(fields, defaultDir: FileSystem.resolve("." + path, relativeTo: root))
-            return Route(path: path, kind: .script(script), mark: pathNode.mark, dirMark: fields["dir"]?.mark ?? pathNode.mark)
+            // Without a root (already an error) there is no default dir to check.
+            let defaultDir = root.isEmpty ? "" : FileSystem.resolve("." + path, relativeTo: root)
+            var marks: [String: Mark] = [:]
+            let script = decodeScript(fields, defaultDir: defaultDir, marks: &marks)
+            var route = Route(path: path, kind: .script(script), mark: pathNode.mark, dirMark: fields["dir"]?.mark ?? pathNode.mark)
+            route.interpreterMarks = marks
+            return route
         }
     }
 
@@ -313,7 +322,7 @@ struct ConfigDecoder {
         return route
     }
 
-    private mutating func decodeScript(_ fields: Fields, defaultDir: String) -> ScriptRoute {
+    private mutating func decodeScript(_ fields: Fields, defaultDir: String, marks: inout [String: Mark]) -> ScriptRoute {
         var route = ScriptRoute()
         route.dir = fields["dir"].flatMap { path($0, "dir") } ?? defaultDir
         if let node = fields["interpreters"], let entries = reader.stringMap(node, "interpreters") {
@@ -329,6 +338,7 @@ struct ConfigDecoder {
                     continue
                 }
                 route.interpreters[dotted] = command
+                marks[dotted] = key.mark
             }
         }
         if let node = fields["output"] { route.output = choice(node, "output") ?? route.output }

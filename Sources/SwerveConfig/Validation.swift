@@ -46,7 +46,7 @@ struct ConfigValidator {
                 checkFolder(upload.dir, "upload dir", at: route.dirMark, access: X_OK)
             case .script(let script):
                 checkFolder(script.dir, "script dir", at: route.dirMark, access: R_OK | X_OK)
-                checkInterpreters(script, at: route.dirMark)
+                checkInterpreters(script, marks: route.interpreterMarks, fallback: route.dirMark)
             case .static:
                 break
             }
@@ -69,12 +69,12 @@ struct ConfigValidator {
 
     /// A missing interpreter is only a warning: the route still serves its
     /// other files, and the interpreter may be installed before requests come.
-    private mutating func checkInterpreters(_ script: ScriptRoute, at mark: Mark) {
+    private mutating func checkInterpreters(_ script: ScriptRoute, marks: [String: Mark], fallback: Mark) {
         let searchPath = script.env["PATH"] ?? (getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin")
         for (ext, command) in script.interpreters.sorted(by: { $0.key < $1.key }) {
             let program = String(command.split(separator: " ").first ?? "")
             if FileSystem.findExecutable(program, searchPath: searchPath) == nil {
-                diagnostics.warning("interpreter '\(program)' for '\(ext)' scripts is not found on PATH", at: mark)
+                diagnostics.warning("interpreter '\(program)' for '\(ext)' scripts is not found on PATH", at: marks[ext] ?? fallback)
             }
         }
     }
@@ -83,10 +83,11 @@ struct ConfigValidator {
         guard !vhost.root.isEmpty, FileSystem.kind(of: vhost.root) == .directory else { return }
         for (code, page) in vhost.errorPages.sorted(by: { $0.key < $1.key }) {
             let file = FileSystem.resolve("." + page, relativeTo: vhost.root)
+            let mark = vhost.marks.errorPages[code] ?? vhost.marks.vhost
             if !file.hasPrefix(vhost.root + "/") {
-                diagnostics.error("error page for \(code) '\(page)' lies outside the root", at: vhost.marks.vhost)
+                diagnostics.error("error page for \(code) '\(page)' lies outside the root", at: mark)
             } else if FileSystem.kind(of: file) != .file {
-                diagnostics.error("error page for \(code) '\(page)' does not exist under the root ('\(file)')", at: vhost.marks.vhost)
+                diagnostics.error("error page for \(code) '\(page)' does not exist under the root ('\(file)')", at: mark)
             }
         }
     }

@@ -58,11 +58,39 @@ public enum YAMLReader {
         if let context = parser.context.map({ String(cString: $0) }) {
             message += " (\(context))"
         }
-        let index = Int(parser.problem_mark.index)
-        if parser.error == YAML_SCANNER_ERROR, index < bytes.count, bytes[index] == UInt8(ascii: "\t") {
+        if parser.error == YAML_SCANNER_ERROR, byte(atLine: mark.line, column: mark.column, in: bytes) == UInt8(ascii: "\t") {
             message += "; tabs are not allowed for indentation in YAML, use spaces"
         }
-        return YAMLError(message: "YAML syntax: \(message)", mark: mark)
+        return YAMLError(message: "YAML syntax: \(message)", mark: clamped(mark, to: bytes))
+    }
+
+    /// The byte that starts character `column` of `line` (both 1-based; libyaml counts characters).
+    private static func byte(atLine line: Int, column: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        var index = 0
+        var currentLine = 1
+        while currentLine < line {
+            guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            index = newline + 1
+            currentLine += 1
+        }
+        var characters = 1
+        while index < bytes.count && characters < column {
+            index += 1
+            while index < bytes.count && bytes[index] & 0xC0 == 0x80 { index += 1 }  // continuation bytes
+            characters += 1
+        }
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    /// libyaml reports an error at the very end of a file without a final
+    /// newline one line further down; keep the position inside the file.
+    private static func clamped(_ mark: Mark, to bytes: UnsafeBufferPointer<UInt8>) -> Mark {
+        guard !bytes.isEmpty, bytes.last != UInt8(ascii: "\n") else { return mark }
+        let lines = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        guard mark.line > lines else { return mark }
+        let lastLineStart = (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        let characters = bytes[lastLineStart...].reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
+        return Mark(line: lines, column: characters + 1)
     }
 
     private static func position(ofByte offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Mark {
@@ -72,16 +100,30 @@ public enum YAMLReader {
             line += 1
             lineStart = i + 1
         }
-        return Mark(line: line, column: offset - lineStart + 1)
+        let characters = lineStart < offset ? bytes[lineStart..<min(offset, bytes.count)].reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 } : 0
+        return Mark(line: line, column: characters + 1)
     }
 }
 
 /// Turns the event stream into a tree: a stack of open collections, anchors
 /// remembered with their expanded size so that aliases are bounded.
 private struct TreeBuilder {
-    private enum Open {
-        case sequence([Node], mark: Mark, anchor: String?, weight: Int)
-        case mapping([Node.Pair], pendingKey: Node?, mark: Mark, anchor: String?, weight: Int)
+    /// An open collection. A class, so appending to it in place never copies
+    /// the items gathered so far (long lists stay linear).
+    private final class Open {
+        let isMapping: Bool
+        let mark: Mark
+        let anchor: String?
+        var weight = 1
+        var items: [Node] = []
+        var pairs: [Node.Pair] = []
+        var pendingKey: Node?
+
+        init(isMapping: Bool, mark: Mark, anchor: String?) {
+            self.isMapping = isMapping
+            self.mark = mark
+            self.anchor = anchor
+        }
     }
 
     private var stack: [Open] = []
@@ -112,17 +154,15 @@ private struct TreeBuilder {
             copy.mark = mark
             try add(copy, weight: target.weight, anchor: nil, mark: mark)
         case YAML_SEQUENCE_START_EVENT:
-            try push(.sequence([], mark: mark, anchor: Self.optionalString(event.data.sequence_start.anchor), weight: 1), at: mark)
+            try push(Open(isMapping: false, mark: mark, anchor: Self.optionalString(event.data.sequence_start.anchor)), at: mark)
         case YAML_MAPPING_START_EVENT:
-            try push(.mapping([], pendingKey: nil, mark: mark, anchor: Self.optionalString(event.data.mapping_start.anchor), weight: 1), at: mark)
+            try push(Open(isMapping: true, mark: mark, anchor: Self.optionalString(event.data.mapping_start.anchor)), at: mark)
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let open = stack.popLast() else { return }
-            switch open {
-            case .sequence(let items, let start, let anchor, let weight):
-                try add(Node(.sequence(items), at: start), weight: weight, anchor: anchor, mark: start, counted: true)
-            case .mapping(let pairs, _, let start, let anchor, let weight):
-                try add(Node(.mapping(Self.applyingMergeKeys(pairs)), at: start), weight: weight, anchor: anchor, mark: start, counted: true)
-            }
+            let node = open.isMapping
+                ? Node(.mapping(Self.applyingMergeKeys(open.pairs)), at: open.mark)
+                : Node(.sequence(open.items), at: open.mark)
+            try add(node, weight: open.weight, anchor: open.anchor, mark: open.mark, counted: true)
         default:
             break
         }
@@ -150,21 +190,18 @@ private struct TreeBuilder {
     private mutating func add(_ node: Node, weight: Int, anchor: String?, mark: Mark, counted: Bool = false) throws(YAMLError) {
         if !counted { try count(weight, at: mark) }
         if let anchor { anchors[anchor] = (node, weight) }
-        guard let top = stack.popLast() else {
+        guard let top = stack.last else {
             document = node
             return
         }
-        switch top {
-        case .sequence(var items, let start, let anchor, let total):
-            items.append(node)
-            stack.append(.sequence(items, mark: start, anchor: anchor, weight: total + weight))
-        case .mapping(var pairs, let pendingKey, let start, let anchor, let total):
-            if let key = pendingKey {
-                pairs.append(Node.Pair(key: key, value: node))
-                stack.append(.mapping(pairs, pendingKey: nil, mark: start, anchor: anchor, weight: total + weight))
-            } else {
-                stack.append(.mapping(pairs, pendingKey: node, mark: start, anchor: anchor, weight: total + weight))
-            }
+        top.weight += weight
+        if !top.isMapping {
+            top.items.append(node)
+        } else if let key = top.pendingKey {
+            top.pairs.append(Node.Pair(key: key, value: node))
+            top.pendingKey = nil
+        } else {
+            top.pendingKey = node
         }
     }
 
