@@ -34,9 +34,11 @@ public enum Worker {
         }
         let eventLoop = group.next()
         let accessLog = try openAccessLog(config.logging)
-        let sites = config.vhosts.map { makeSite($0, config: config, threadPool: threadPool) }
+        let dates = DateCache()
+        let cache = FileCache()
+        let sites = config.vhosts.map { makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates) }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
-                                   threadPool: threadPool, eventLoop: eventLoop)
+                                   threadPool: threadPool, eventLoop: eventLoop, dates: dates)
 
         var channels: [Channel] = []
         for listener in listeners {
@@ -69,13 +71,15 @@ public enum Worker {
         }
     }
 
-    static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool) -> Site {
+    static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool,
+                         cache: FileCache, dates: DateCache) -> Site {
         let maxBody = config.server.limits.maxBodySize
         let responders: [(prefix: String, value: any Responder)] = vhost.routes.map { route in
             switch route.kind {
             case .static(let options):
                 return (route.path, StaticResponder(options: options, mimeTypes: config.mimeTypes, index: vhost.index,
-                                                    threadPool: threadPool, maxBodySize: maxBody))
+                                                    threadPool: threadPool, cache: cache, dates: dates,
+                                                    maxBodySize: maxBody))
             case .upload(let upload):
                 return (route.path, UnavailableResponder(maxBodySize: upload.maxSize))
             case .script:

@@ -56,7 +56,10 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private let listener: ListenAddress
     private var context: ChannelHandlerContext?
     private var phase = Phase.waiting(bytesSeen: false)
-    private var timer: (kind: TimerKind, task: Scheduled<Void>)?
+    private var timerKind: TimerKind?
+    private var deadline = NIODeadline.distantFuture
+    private var armedTask: Scheduled<Void>?
+    private var armedAt: NIODeadline?
 
     init(worker: WorkerContext, listener: ListenAddress) {
         self.worker = worker
@@ -85,6 +88,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
+        armedTask?.cancel()
         if case .exchange(let exchange) = phase {
             exchange.sink.abort()
             if !exchange.responseEnded {
@@ -99,15 +103,13 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is RequestBytesArrived {
-            if case .waiting(bytesSeen: false) = phase {
-                phase = .waiting(bytesSeen: true)
-                if timer?.kind == .keepalive { schedule(.header, after: worker.timeouts.header) }
-            }
-            return
+    /// Called by `RequestByteObserver` for every read: the first bytes after an
+    /// idle keep-alive period switch to the header timeout.
+    func requestBytesArrived() {
+        if case .waiting(bytesSeen: false) = phase {
+            phase = .waiting(bytesSeen: true)
+            if timerKind == .keepalive { schedule(.header, after: worker.timeouts.header) }
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -119,7 +121,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             receiveBody(buffer, exchange)
         case (.end, .exchange(let exchange)):
             exchange.requestEnded = true
-            if timer?.kind == .body { cancelTimer() }
+            if timerKind == .body { cancelTimer() }
             if !exchange.bodyOverLimit { exchange.sink.receiveEnd() }
             if exchange.responseEnded { finish(exchange) }
         default:
@@ -207,7 +209,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     private func receiveBody(_ buffer: ByteBuffer, _ exchange: Exchange) {
         exchange.bodyReceived += buffer.readableBytes
-        if timer?.kind == .body || timer == nil, !exchange.requestEnded {
+        if timerKind == .body || timerKind == nil, !exchange.requestEnded {
             schedule(.body, after: worker.timeouts.body)
         }
         if exchange.bodyReceived > exchange.bodyLimit {
@@ -309,22 +311,42 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// One deadline at a time, armed lazily: moving it later (every request
+    /// on a busy keep-alive connection does) costs no scheduler work; the
+    /// task already scheduled re-arms itself for the new deadline when it fires.
     private func schedule(_ kind: TimerKind, after duration: Duration) {
-        cancelTimer()
-        guard let context else { return }
-        let task = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) { [weak self] () -> Void in
-            self?.timerFired(kind)
-        }
-        timer = (kind, task)
+        timerKind = kind
+        deadline = .now() + TimeAmount(duration)
+        if let armedAt, armedAt <= deadline { return }
+        armedTask?.cancel()
+        arm(at: deadline)
     }
 
     private func cancelTimer() {
-        timer?.task.cancel()
-        timer = nil
+        timerKind = nil
+    }
+
+    private func arm(at when: NIODeadline) {
+        guard let context else { return }
+        armedAt = when
+        armedTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [weak self] () -> Void in
+            self?.timerTick()
+        }
+    }
+
+    private func timerTick() {
+        armedTask = nil
+        armedAt = nil
+        guard let kind = timerKind else { return }
+        if NIODeadline.now() < deadline {
+            arm(at: deadline)
+            return
+        }
+        timerKind = nil
+        timerFired(kind)
     }
 
     private func timerFired(_ kind: TimerKind) {
-        timer = nil
         guard let context else { return }
         switch (kind, phase) {
         case (.header, .waiting(bytesSeen: true)):
@@ -370,10 +392,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         accessLog.append(entry, combinedTime: worker.dates.logDate, isoTime: worker.dates.isoDate)
     }
 }
-
-/// Fired by `RequestByteObserver` when bytes arrive, so that an idle
-/// keep-alive connection switches from the keep-alive to the header timeout.
-struct RequestBytesArrived {}
 
 extension TimeAmount {
     init(_ duration: Duration) {

@@ -54,7 +54,11 @@ public enum HTTPDate {
         t.tm_hour = Int32(hms[0])
         t.tm_min = Int32(hms[1])
         t.tm_sec = Int32(hms[2])
-        return Int(timegm(&t))
+        let seconds = Int(timegm(&t))
+        // timegm rolls "31 Feb" into March: a date that does not exist is no date.
+        let check = brokenDown(seconds)
+        guard check.tm_mday == Int32(day), check.tm_mon == Int32(month) else { return nil }
+        return seconds
     }
 
     private static func brokenDown(_ seconds: Int) -> tm {

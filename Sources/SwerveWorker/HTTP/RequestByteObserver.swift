@@ -3,12 +3,19 @@ import NIOCore
 /// Sits in front of the HTTP decoder and announces that bytes arrived, so the
 /// connection can tell an idle keep-alive connection (keep-alive timeout)
 /// from one whose next request head is on its way (header timeout).
+/// A direct call rather than a pipeline event: it runs on every read.
 final class RequestByteObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
+    private let connection: HTTPConnection
+
+    init(connection: HTTPConnection) {
+        self.connection = connection
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireUserInboundEventTriggered(RequestBytesArrived())
+        connection.requestBytesArrived()
         context.fireChannelRead(data)
     }
 }

@@ -12,7 +12,8 @@ public struct RequestPath: Equatable, Sendable {
     /// bad percent-encoding, NUL, invalid UTF-8, or `..` climbing above "/".
     public init?(target: String) {
         var target = Substring(target)
-        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+        let scheme = target.prefix(8).lowercased()
+        if scheme.hasPrefix("http://") || scheme.hasPrefix("https://") {
             let afterScheme = target[target.index(after: target.firstIndex(of: ":")!)...].dropFirst(2)
             guard let slash = afterScheme.firstIndex(of: "/") else { return nil }
             target = afterScheme[slash...]

@@ -6,7 +6,9 @@ import NIOHTTP1
 /// responses, logs the request and decides about keep-alive.
 /// Use it on the connection's event loop only; calls after `end` are ignored.
 public final class ResponseWriter {
-    private weak var connection: HTTPConnection?
+    /// Strong on purpose: a weak load on every call costs more than keeping
+    /// the handler alive until the responder lets go of its writer.
+    private let connection: HTTPConnection?
     let exchange: HTTPConnection.Exchange
 
     init(connection: HTTPConnection, exchange: HTTPConnection.Exchange) {
@@ -19,7 +21,7 @@ public final class ResponseWriter {
     /// True once the head was written (a late error can then only close).
     public var headSent: Bool { exchange.status != nil }
     /// True once the response ended or the connection went away.
-    public var isFinished: Bool { exchange.responseEnded || connection == nil || !(connection!.isActive) }
+    public var isFinished: Bool { exchange.responseEnded || !(connection?.isActive ?? false) }
 
     public func sendHead(_ status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard !isFinished, !headSent else { return }

@@ -8,7 +8,8 @@ import SwerveConfig
 enum ServerPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(RequestByteObserver())
+        let connection = HTTPConnection(worker: worker, listener: listener)
+        try pipeline.addHandler(RequestByteObserver(connection: connection))
         var limits = NIOHTTPDecoderLimitConfiguration()
         // Request line and headers together count against max_header_size (→ 431).
         limits.maxHeaderListSize = worker.config.server.limits.maxHeaderSize
@@ -18,6 +19,6 @@ enum ServerPipeline {
             withErrorHandling: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits)
-        try pipeline.addHandler(HTTPConnection(worker: worker, listener: listener))
+        try pipeline.addHandler(connection)
     }
 }

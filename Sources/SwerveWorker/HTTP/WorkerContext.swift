@@ -10,7 +10,7 @@ public final class WorkerContext: @unchecked Sendable {
     public let config: Config
     public let sites: [Site]
     public let vhosts: VHostTable
-    public let dates = DateCache()
+    public let dates: DateCache
     public let accessLog: AccessLog?
     public let logger: Logger
     public let threadPool: NIOThreadPool
@@ -25,7 +25,8 @@ public final class WorkerContext: @unchecked Sendable {
     private var acceptingPaused = false
 
     public init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
-                threadPool: NIOThreadPool, eventLoop: EventLoop) {
+                threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache) {
+        self.dates = dates
         self.config = config
         self.sites = sites
         self.vhosts = VHostTable(vhosts: config.vhosts)

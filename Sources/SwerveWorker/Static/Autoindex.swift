@@ -11,7 +11,8 @@ enum Autoindex {
     }
 
     /// Reads a folder (blocking: thread pool only); nil when it cannot be read.
-    static func read(_ folder: String) -> [Entry]? {
+    /// Symlinks leading out of `realRoot` are left out, like everything else there.
+    static func read(_ folder: String, realRoot: String) -> [Entry]? {
         guard let dir = opendir(folder) else { return nil }
         defer { closedir(dir) }
         var entries: [Entry] = []
@@ -21,7 +22,13 @@ enum Autoindex {
             }
             guard !name.hasPrefix(".") else { continue }
             var info = stat()
-            guard stat(folder + name, &info) == 0 else { continue }
+            guard lstat(folder + name, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFLNK {
+                guard let target = realpath(folder + name, nil) else { continue }
+                let inside = FileLookup.isInside(String(cString: target), root: realRoot)
+                free(target)
+                guard inside, stat(folder + name, &info) == 0 else { continue }
+            }
             let isDirectory = info.st_mode & S_IFMT == S_IFDIR
             entries.append(Entry(name: name, isDirectory: isDirectory, size: Int(info.st_size),
                                  modified: Int(info.st_mtim.tv_sec)))

@@ -17,11 +17,11 @@ public struct FileValidators: Equatable, Sendable {
 
     public var lastModified: String { HTTPDate.format(modified) }
 
-    /// True when a GET/HEAD may be answered 304. If-None-Match, when present,
+    /// True when a GET/HEAD may be answered 304 (`etag`: the precomputed tag, to skip formatting it). If-None-Match, when present,
     /// decides alone (RFC 9110 §13.1.3); else If-Modified-Since.
-    public func isNotModified(ifNoneMatch: String?, ifModifiedSince: String?) -> Bool {
+    public func isNotModified(etag: String? = nil, ifNoneMatch: String?, ifModifiedSince: String?) -> Bool {
         if let ifNoneMatch {
-            return Self.list(ifNoneMatch, matches: etag, weak: true)
+            return Self.list(ifNoneMatch, matches: etag ?? self.etag, weak: true)
         }
         if let ifModifiedSince, let date = HTTPDate.parse(ifModifiedSince) {
             return modified <= date
@@ -31,10 +31,10 @@ public struct FileValidators: Equatable, Sendable {
 
     /// If-Range holds when its ETag matches strongly, or its date is exactly
     /// Last-Modified; otherwise the Range is ignored and the whole file sent.
-    public func ifRangeHolds(_ ifRange: String?) -> Bool {
+    public func ifRangeHolds(_ ifRange: String?, etag: String? = nil) -> Bool {
         guard let value = ifRange?.trimmingSpaces else { return true }
         if value.hasPrefix("\"") || value.hasPrefix("W/") {
-            return !value.hasPrefix("W/") && value == etag
+            return !value.hasPrefix("W/") && value == etag ?? self.etag
         }
         return HTTPDate.parse(String(value)) == modified
     }

@@ -1,4 +1,6 @@
 import Glibc
+import NIOCore
+import SwerveConfig
 
 /// The blocking half of serving a static file — open, fstat, the real-path
 /// check, index files, precompressed siblings, directory listings — done in
@@ -8,6 +10,8 @@ struct FileLookup: Sendable {
     enum Outcome: Sendable {
         /// An open file (the caller owns `descriptor`).
         case file(OpenedFile)
+        /// A small file, read whole: served from memory and worth caching.
+        case content(FileContent)
         /// A directory asked for without its trailing slash.
         case directoryWithoutSlash
         /// A directory without index: listed when autoindex is on.
@@ -16,27 +20,72 @@ struct FileLookup: Sendable {
         case notFound
     }
 
-    struct OpenedFile: Sendable {
-        var descriptor: Int32
-        var size: Int
-        var modified: Int
-        /// The path whose extension decides the Content-Type (never the .br/.gz sibling).
-        var typePath: String
+    /// What a response says about a file, formatted here in the pool thread
+    /// (dates, ETag, type) so that cached answers reuse the strings.
+    struct FileFacts: Sendable {
+        var validators: FileValidators
+        var etag: String
+        var lastModified: String
+        var contentType: String
         /// "br" or "gzip" when a precompressed sibling is sent instead.
         var contentEncoding: String?
+
+        var size: Int { validators.size }
+    }
+
+    struct OpenedFile: Sendable {
+        var descriptor: Int32
+        var facts: FileFacts
+    }
+
+    /// A small file's bytes and the facts its response needs.
+    struct FileContent: Sendable {
+        var bytes: ByteBuffer
+        var facts: FileFacts
     }
 
     var realRoot: String
+    var mimeTypes: MIMETypes
     var index: [String]
     var autoindex: Bool
     /// Content codings the client accepts, in our order of preference.
     var encodings: [(coding: String, suffix: String)]
 
+    /// Files up to this size are read into memory (one write with the head, and cacheable).
+    var smallFileLimit = 0
+
     /// `path` is root + the normalised request path; `wantsDirectory` when the request ended in "/".
     func lookup(_ path: String, wantsDirectory: Bool) -> Outcome {
+        let outcome = find(path, wantsDirectory: wantsDirectory)
+        guard case .file(let file) = outcome, file.facts.size <= smallFileLimit else { return outcome }
+        defer { close(file.descriptor) }
+        guard let bytes = Self.readAll(file.descriptor, size: file.facts.size) else { return .notFound }
+        var facts = file.facts
+        // A file that shrank or grew between fstat and read: describe what was read.
+        facts.validators.size = bytes.readableBytes
+        facts.etag = facts.validators.etag
+        return .content(FileContent(bytes: bytes, facts: facts))
+    }
+
+    private static func readAll(_ fd: Int32, size: Int) -> ByteBuffer? {
+        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        var offset = 0
+        while offset < size {
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size - offset) { raw in
+                max(0, pread(fd, raw.baseAddress, size - offset, off_t(offset)))
+            }
+            if count == 0 { break }  // the file shrank: serve what is there
+            offset += count
+        }
+        return buffer
+    }
+
+    private func find(_ path: String, wantsDirectory: Bool) -> Outcome {
         var info = stat()
         guard stat(path, &info) == 0 else { return errno == EACCES ? .forbidden : .notFound }
         if info.st_mode & S_IFMT == S_IFDIR {
+            // Even the existence of a folder outside the root is not told.
+            guard isInsideRoot(path) else { return .notFound }
             guard wantsDirectory else { return .directoryWithoutSlash }
             let folder = path.hasSuffix("/") ? path : path + "/"
             for name in index {
@@ -46,15 +95,15 @@ struct FileLookup: Sendable {
                 default: continue
                 }
             }
-            guard autoindex, isInsideRoot(folder) else { return .forbidden }
-            return Autoindex.read(folder).map { .listing($0) } ?? .forbidden
+            guard autoindex else { return .forbidden }
+            return Autoindex.read(folder, realRoot: realRoot).map { .listing($0) } ?? .forbidden
         }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notFound }
         // "/file.txt/" names a file as if it were a folder: not found, as nginx.
         guard !wantsDirectory else { return .notFound }
         for (coding, suffix) in encodings {
             if case .file(var file) = open(path + suffix, typePath: path) {
-                file.contentEncoding = coding
+                file.facts.contentEncoding = coding
                 return .file(file)
             }
         }
@@ -71,8 +120,10 @@ struct FileLookup: Sendable {
             close(fd)
             return .notFound
         }
-        return .file(OpenedFile(descriptor: fd, size: Int(info.st_size), modified: Int(info.st_mtim.tv_sec),
-                                typePath: typePath, contentEncoding: nil))
+        let validators = FileValidators(modified: Int(info.st_mtim.tv_sec), size: Int(info.st_size))
+        let facts = FileFacts(validators: validators, etag: validators.etag, lastModified: validators.lastModified,
+                              contentType: mimeTypes.type(forPath: typePath), contentEncoding: nil)
+        return .file(OpenedFile(descriptor: fd, facts: facts))
     }
 
     private func isInsideRoot(descriptor fd: Int32) -> Bool {
@@ -83,7 +134,7 @@ struct FileLookup: Sendable {
         return Self.isInside(real, root: realRoot)
     }
 
-    private func isInsideRoot(_ path: String) -> Bool {
+    func isInsideRoot(_ path: String) -> Bool {
         guard let resolved = realpath(path, nil) else { return false }
         defer { free(resolved) }
         return Self.isInside(String(cString: resolved), root: realRoot)

@@ -11,7 +11,12 @@ struct StaticResponder: Responder {
     let mimeTypes: MIMETypes
     let index: [String]
     let threadPool: NIOThreadPool
+    let cache: FileCache
+    let dates: DateCache
     let maxBodySize: Int
+
+    /// Files up to this size are read into memory and cached for a second.
+    static let smallFileLimit = 64 * 1024
 
     func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
         guard request.method == .GET || request.method == .HEAD else {
@@ -30,15 +35,23 @@ struct StaticResponder: Responder {
             if AcceptEncoding.accepts(accept, "br") { encodings.append(("br", ".br")) }
             if AcceptEncoding.accepts(accept, "gzip") { encodings.append(("gzip", ".gz")) }
         }
-        let lookup = FileLookup(realRoot: request.site.realRoot, index: index, autoindex: options.autoindex,
-                                encodings: encodings)
         let filePath = request.site.vhost.root + path
         let wantsDirectory = path.hasSuffix("/")
-        threadPool.runIfActive(eventLoop: response.eventLoop) {
+        let key = FileCache.Key(path: filePath, wantsDirectory: wantsDirectory,
+                                encodings: encodings.map(\.0).joined(separator: ","))
+        if let cached = cache.get(key, now: dates.now) {
+            answer(cached, request: request, response: response)
+            return DiscardingBodySink.shared
+        }
+        var lookup = FileLookup(realRoot: request.site.realRoot, mimeTypes: mimeTypes, index: index,
+                                autoindex: options.autoindex, encodings: encodings)
+        lookup.smallFileLimit = Self.smallFileLimit
+        threadPool.runIfActive(eventLoop: response.eventLoop) { [lookup] in
             lookup.lookup(filePath, wantsDirectory: wantsDirectory)
-        }.assumeIsolated().whenComplete { result in
+        }.assumeIsolated().whenComplete { [cache, dates] result in
             switch result {
             case .success(let outcome):
+                cache.put(outcome, for: key, now: dates.now)
                 answer(outcome, request: request, response: response)
             case .failure:
                 response.sendError(.serviceUnavailable)
@@ -55,7 +68,9 @@ struct StaticResponder: Responder {
                 try? handle.close()
                 return
             }
-            sendFile(file, handle: handle, request: request, response: response)
+            sendFile(FileBody(facts: file.facts, source: .descriptor(handle)), request: request, response: response)
+        case .content(let content):
+            sendFile(FileBody(facts: content.facts, source: .memory(content.bytes)), request: request, response: response)
         case .directoryWithoutSlash:
             var location = Autoindex.percentEncode(request.target.path + "/")
             if let query = request.target.query { location += "?" + query }
@@ -70,49 +85,71 @@ struct StaticResponder: Responder {
         }
     }
 
-    private func sendFile(_ file: FileLookup.OpenedFile, handle: NIOFileHandle, request: Request, response: ResponseWriter) {
-        let validators = FileValidators(modified: file.modified, size: file.size)
+    /// A file to send, open or already in memory.
+    private struct FileBody {
+        enum Source {
+            case descriptor(NIOFileHandle)
+            case memory(ByteBuffer)
+        }
+
+        var facts: FileLookup.FileFacts
+        var source: Source
+
+        func release() {
+            if case .descriptor(let handle) = source { try? handle.close() }
+        }
+    }
+
+    private func sendFile(_ file: FileBody, request: Request, response: ResponseWriter) {
+        let facts = file.facts
+        let validators = facts.validators
+        let size = facts.size
         let requestHeaders = request.head.headers
         var headers = HTTPHeaders()
-        headers.add(name: "Last-Modified", value: validators.lastModified)
-        headers.add(name: "ETag", value: validators.etag)
+        headers.reserveCapacity(12)
+        headers.add(name: "Last-Modified", value: facts.lastModified)
+        headers.add(name: "ETag", value: facts.etag)
         if let cacheControl = options.cacheControl { headers.add(name: "Cache-Control", value: cacheControl) }
         if options.precompressed { headers.add(name: "Vary", value: "Accept-Encoding") }
 
-        if validators.isNotModified(ifNoneMatch: requestHeaders.first(name: "if-none-match"),
+        if validators.isNotModified(etag: facts.etag, ifNoneMatch: requestHeaders.first(name: "if-none-match"),
                                     ifModifiedSince: requestHeaders.first(name: "if-modified-since")) {
-            try? handle.close()
+            file.release()
             response.sendHead(.notModified, headers: headers)
             response.end()
             return
         }
-        headers.add(name: "Content-Type", value: mimeTypes.type(forPath: file.typePath))
+        headers.add(name: "Content-Type", value: facts.contentType)
         headers.add(name: "Accept-Ranges", value: "bytes")
-        if let coding = file.contentEncoding { headers.add(name: "Content-Encoding", value: coding) }
+        if let coding = facts.contentEncoding { headers.add(name: "Content-Encoding", value: coding) }
 
-        var range = 0..<file.size
+        var range = 0..<size
         var status = HTTPResponseStatus.ok
-        if validators.ifRangeHolds(requestHeaders.first(name: "if-range")) {
-            switch ByteRangeRequest(header: requestHeaders.first(name: "range"), size: file.size) {
+        if let rangeHeader = requestHeaders.first(name: "range"),
+           validators.ifRangeHolds(requestHeaders.first(name: "if-range"), etag: facts.etag) {
+            switch ByteRangeRequest(header: rangeHeader, size: size) {
             case .whole:
                 break
             case .partial(let bytes):
                 range = bytes.lowerBound..<(bytes.upperBound + 1)
                 status = .partialContent
-                headers.add(name: "Content-Range", value: "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(file.size)")
+                headers.add(name: "Content-Range", value: "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(size)")
             case .unsatisfiable:
-                try? handle.close()
-                response.sendError(.rangeNotSatisfiable, headers: ["Content-Range": "bytes */\(file.size)"])
+                file.release()
+                response.sendError(.rangeNotSatisfiable, headers: ["Content-Range": "bytes */\(size)"])
                 return
             }
         }
         headers.add(name: "Content-Length", value: String(range.count))
         response.sendHead(status, headers: headers)
-        if request.method == .HEAD || range.isEmpty {
-            try? handle.close()
-        } else {
+        switch file.source {
+        case .descriptor(let handle) where request.method != .HEAD && !range.isEmpty:
             response.sendFile(FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound),
                               handle: handle)
+        case .memory(let bytes) where request.method != .HEAD && !range.isEmpty:
+            response.sendBody(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
+        default:
+            file.release()
         }
         response.end()
     }
