@@ -5,7 +5,7 @@ import Glibc
 /// wire: pipelining, malformed requests, slow clients. Reads time out (5 s by
 /// default) so no test can hang.
 final class RawConnection {
-    let fd: Int32
+    private(set) var fd: Int32
     private var buffer: [UInt8] = []
     private(set) var sawEOF = false
 
@@ -25,7 +25,13 @@ final class RawConnection {
         setReadTimeout(readTimeout)
     }
 
-    deinit { close(fd) }
+    deinit { closeNow() }
+
+    /// Closes our end now (once: a second close could hit a reused descriptor).
+    func closeNow() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
 
     func setReadTimeout(_ seconds: TimeInterval) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
