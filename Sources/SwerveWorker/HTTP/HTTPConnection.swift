@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 import SwerveConfig
@@ -55,6 +56,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private let worker: WorkerContext
     private let listener: ListenAddress
     private var context: ChannelHandlerContext?
+    /// Read once per connection: the channel's getters take a lock.
+    private var remoteAddress: SocketAddress?
+    private var localAddress: SocketAddress?
     private var phase = Phase.waiting(bytesSeen: false)
     private var timerKind: TimerKind?
     private var deadline = NIODeadline.distantFuture
@@ -79,6 +83,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        remoteAddress = context.channel.remoteAddress
+        localAddress = context.channel.localAddress
         worker.connectionOpened()
         worker.track(context.channel)
         // A fresh connection gets `timeouts.header` for its first request, as nginx.
@@ -196,7 +202,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let request = Request(head: head, target: target, site: site, routePrefix: prefix,
-                              remoteAddress: context.channel.remoteAddress, localAddress: context.channel.localAddress)
+                              remoteAddress: remoteAddress, localAddress: localAddress)
         exchange.sink = responder.respond(to: request, response: writer)
         guard exchange.expectsBody, !exchange.requestEnded else { return }
         if exchange.awaitsContinue && exchange.sink.wantsBody && exchange.status == nil {
@@ -242,9 +248,10 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         // A client still waiting for 100 Continue never sends its body: the
         // connection cannot carry another request (as nginx does).
         if exchange.awaitsContinue && !exchange.requestEnded { exchange.keepAlive = false }
-        // Server and Date first, as nginx orders them.
-        var all = HTTPHeaders([("Server", "swerve"), ("Date", worker.dates.httpDate)])
-        all.add(contentsOf: headers)
+        // Appended to the responder's headers rather than put first: one array, no copy.
+        var all = headers
+        all.add(name: "Server", value: "swerve")
+        all.add(name: "Date", value: worker.dates.httpDate)
         if !exchange.keepAlive {
             all.replaceOrAdd(name: "Connection", value: "close")
         } else if isHTTP10 {
@@ -255,14 +262,27 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    func writeBody(_ exchange: Exchange, _ data: IOData) -> EventLoopFuture<Void> {
-        guard let context else { return exchange.eventLoop.makeSucceededVoidFuture() }
-        if exchange.head.method == .HEAD { return context.eventLoop.makeSucceededVoidFuture() }
+    func writeBody(_ exchange: Exchange, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?) {
+        guard let context, exchange.head.method != .HEAD else {
+            promise?.succeed(())
+            return
+        }
         exchange.bodyBytesSent += data.readableBytes
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.body(data)), promise: promise)
-        return promise.futureResult
+        if case .fileRegion = data, let promise {
+            // As nginx's tcp_nopush: cork while sendfile runs, so the head and
+            // the file leave in full segments; uncork when it is all written.
+            let options = context.channel.syncOptions
+            try? options?.setOption(Self.tcpCork, value: 1)
+            promise.futureResult.assumeIsolated().whenComplete { _ in try? options?.setOption(Self.tcpCork, value: 0) }
+        }
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(.body(data)), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(.body(data)), promise: promise)
+        }
     }
+
+    private static let tcpCork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
     func writeEnd(_ exchange: Exchange) {
         guard let context, !exchange.responseEnded else { return }
@@ -273,6 +293,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         if !exchange.keepAlive {
             phase = .closing
             cancelTimer()
+            // Flush what is written first: for a response to no request (408 on a
+            // partial head) NIOHTTP1's pipeline handler closes on the `.end` itself.
+            context.flush()
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
                 self?.closeGracefully()
             }
@@ -375,11 +398,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: access log
 
     private func log(_ exchange: Exchange, status: Int) {
-        guard let accessLog = worker.accessLog, let context else { return }
+        guard let accessLog = worker.accessLog else { return }
         let head = exchange.head
         let elapsed = (NIODeadline.now() - exchange.started).nanoseconds / 1_000_000
         let entry = AccessLogEntry(
-            remoteAddress: context.channel.remoteAddress?.ipAddress ?? "-",
+            remoteAddress: remoteAddress?.ipAddress ?? "-",
             method: head.method.rawValue,
             uri: head.uri,
             version: "HTTP/\(head.version.major).\(head.version.minor)",

@@ -27,8 +27,24 @@ public struct RequestPath: Equatable, Sendable {
             rawPath = target
             query = nil
         }
+        if Self.isPlain(rawPath.utf8) {
+            path = String(rawPath)
+            return
+        }
         guard let decoded = Self.percentDecode(rawPath), let normalised = Self.normalise(decoded) else { return nil }
         path = normalised
+    }
+
+    /// The common case, taken without allocating: no escapes, no "//", and no
+    /// segment starting with "." (so nothing to decode or normalise).
+    static func isPlain(_ bytes: Substring.UTF8View) -> Bool {
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: "%") || byte >= 0x80 { return false }
+            if previous == UInt8(ascii: "/") && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) { return false }
+            previous = byte
+        }
+        return true
     }
 
     /// Percent-decodes bytes; nil on a malformed escape, NUL or invalid UTF-8.
@@ -78,6 +94,7 @@ public struct RequestPath: Equatable, Sendable {
     /// True when a segment starts with "." — dotfiles are never served.
     /// `/.well-known/` is the exception (RFC 8615: ACME challenges, security.txt).
     public var hasDotSegment: Bool {
+        guard path.utf8.contains(UInt8(ascii: ".")), path.contains("/.") else { return false }
         let segments = path.split(separator: "/")
         for (index, segment) in segments.enumerated() where segment.hasPrefix(".") {
             if index == 0 && segment == ".well-known" { continue }

@@ -28,12 +28,20 @@ public final class ResponseWriter {
         connection?.writeHead(exchange, status: status, headers: headers)
     }
 
-    /// Writes a body part; the future completes when it reached the socket
-    /// (streaming producers wait on it: backpressure).
-    @discardableResult
-    public func sendBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+    /// Writes a body part, flushed at `end` (the cheapest way for a body
+    /// that is already complete).
+    public func sendBody(_ buffer: ByteBuffer) {
+        guard !isFinished, let connection else { return }
+        connection.writeBody(exchange, .byteBuffer(buffer), flush: false, promise: nil)
+    }
+
+    /// Writes and flushes a body part; the future completes when it reached
+    /// the socket (streaming producers wait on it: backpressure).
+    public func streamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         guard !isFinished, let connection else { return eventLoop.makeSucceededVoidFuture() }
-        return connection.writeBody(exchange, .byteBuffer(buffer))
+        let promise = eventLoop.makePromise(of: Void.self)
+        connection.writeBody(exchange, .byteBuffer(buffer), flush: true, promise: promise)
+        return promise.futureResult
     }
 
     /// Sends a file region with sendfile; `handle` is closed when it is written or fails.
@@ -42,7 +50,9 @@ public final class ResponseWriter {
             try? handle.close()
             return
         }
-        connection.writeBody(exchange, .fileRegion(region)).whenComplete { _ in try? handle.close() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in try? handle.close() }
+        connection.writeBody(exchange, .fileRegion(region), flush: true, promise: promise)
     }
 
     public func end() {

@@ -14,12 +14,15 @@ public struct RouteTable<Value: Sendable>: Sendable {
         entries.first { Self.prefix($0.prefix, matches: path) }
     }
 
+    /// Compared as UTF-8 bytes: no character walking on the hot path.
     static func prefix(_ prefix: String, matches path: String) -> Bool {
-        guard path.hasPrefix(prefix) else {
+        let p = prefix.utf8, t = path.utf8
+        let slash = UInt8(ascii: "/")
+        guard t.starts(with: p) else {
             // "/cgi-bin/" also covers "/cgi-bin" itself (it redirects there like a directory).
-            return prefix.hasSuffix("/") && prefix.count > 1 && path == String(prefix.dropLast())
+            return p.count > 1 && p.last == slash && t.count == p.count - 1 && p.starts(with: t)
         }
-        if path.count == prefix.count || prefix.hasSuffix("/") { return true }
-        return path[path.index(path.startIndex, offsetBy: prefix.count)] == "/"
+        if t.count == p.count || p.last == slash { return true }
+        return t[t.index(t.startIndex, offsetBy: p.count)] == slash
     }
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# swerve vs nginx, side by side in one run, same machine, same files.
+#
+#   bench/run.sh                 # 1 worker each, 10 s per run, 3 alternating rounds
+#   WORKERS=2 DURATION=5 ROUNDS=1 bench/run.sh
+#
+# Both serve one folder over 127.0.0.1 with the access log off; nginx has
+# sendfile on. wrk drives both; the median of the rounds is reported with
+# the ratio swerve/nginx. A benchmark, not a test: it asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKERS=${WORKERS:-1}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-64}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+make -s deps >/dev/null
+# Static Swift runtime: only the pages used are mapped, ~3 MiB less RSS per worker.
+swift build -c release --static-swift-stdlib >/dev/null
+SWERVE=.build/release/swerve
+
+work=$(mktemp -d /tmp/swerve-bench.XXXXXX)
+cleanup() {
+    [ -n "${swerve_pid:-}" ] && kill "$swerve_pid" 2>/dev/null || true
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+chmod 755 "$work"
+mkdir -p "$work/root"
+head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/root/1k.txt"
+head -c $((64 * 1024 * 1024)) /dev/urandom > "$work/root/64m.bin"
+chmod -R a+rX "$work/root"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+swerve_port=$(free_port)
+nginx_port=$(free_port)
+
+cat > "$work/swerve.yaml" <<YAML
+server:
+  workers: $WORKERS
+logging:
+  access_log: off
+  error_log: $work/swerve-error.log
+vhosts:
+  - names: [localhost]
+    listen: ["127.0.0.1:$swerve_port"]
+    root: $work/root
+YAML
+
+cat > "$work/nginx.conf" <<CONF
+worker_processes $WORKERS;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  include /etc/nginx/mime.types;
+  server { listen 127.0.0.1:$nginx_port; root $work/root; }
+}
+CONF
+
+# With one worker on a machine of two cores or more, servers share core 0 and
+# wrk gets core 1: they no longer steal each other's CPU, so runs repeat.
+server_cpu=() client_cpu=()
+if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+
+"${server_cpu[@]}" "$SWERVE" serve -c "$work/swerve.yaml" >/dev/null 2>&1 &
+swerve_pid=$!
+"${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
+for port in $swerve_port $nginx_port; do
+    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/1k.txt" && break; sleep 0.1; done
+done
+
+# Idle memory first, before any load: the resident set of the serving process.
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+swerve_rss=$(rss_kib "$swerve_pid")
+nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
+nginx_rss=$(rss_kib "$nginx_worker")
+
+# One wrk run: prints "requests/s p99-ms transfer-MiB/s".
+measure() {
+    "${client_cpu[@]}" wrk -t1 -c"$2" -d"${DURATION}s" --latency "$1" | awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
+        /Transfer\/sec/ { t = $2; if (t ~ /GB$/) { sub(/GB$/, "", t); t *= 1024 } else if (t ~ /MB$/) { sub(/MB$/, "", t) } else if (t ~ /KB$/) { sub(/KB$/, "", t); t /= 1024 } mib = t }
+        END { printf "%.0f %.2f %.1f\n", rps, p99, mib }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+scenario() {  # name path connections
+    local name=$1 path=$2 conns=$3
+    # Warm both up (file caches, page cache, connection setup).
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$swerve_port$path" >/dev/null
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$nginx_port$path" >/dev/null
+    : > "$work/s.txt"; : > "$work/n.txt"
+    for _ in $(seq "$ROUNDS"); do
+        measure "http://127.0.0.1:$swerve_port$path" "$conns" >> "$work/s.txt"
+        measure "http://127.0.0.1:$nginx_port$path" "$conns" >> "$work/n.txt"
+    done
+    local s_rps n_rps s_p99 n_p99 s_mib n_mib
+    s_rps=$(cut -d' ' -f1 "$work/s.txt" | median); n_rps=$(cut -d' ' -f1 "$work/n.txt" | median)
+    s_p99=$(cut -d' ' -f2 "$work/s.txt" | median); n_p99=$(cut -d' ' -f2 "$work/n.txt" | median)
+    s_mib=$(cut -d' ' -f3 "$work/s.txt" | median); n_mib=$(cut -d' ' -f3 "$work/n.txt" | median)
+    printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" "$name" "$s_rps" "$n_rps" \
+        "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN { printf "%.2fx", a / b }')" "$s_p99" "$n_p99" "$s_mib" "$n_mib" \
+        "$(awk -v a="$s_mib" -v b="$n_mib" 'BEGIN { printf "%.2fx", a / b }')"
+}
+
+echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d' ' -f3) — $WORKERS worker(s), wrk -t1, ${DURATION}s x $ROUNDS rounds (median), $(nproc) cores${server_cpu[*]:+, servers pinned to core 0, wrk to core 1}"
+printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" scenario "swerve r/s" "nginx r/s" ratio "s p99ms" "n p99ms" "s MiB/s" "n MiB/s" ratio
+scenario "1 KiB, keep-alive, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
+scenario "64 MiB, keep-alive, 4c" /64m.bin 4
+echo
+echo "idle RSS: swerve $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB)"
