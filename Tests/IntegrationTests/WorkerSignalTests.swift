@@ -1,0 +1,33 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The worker's own signals, sent to `swerve serve` (one in-process worker
+/// until the master lands): TERM flushes the access log, USR1 reopens it.
+@Suite struct WorkerSignalTests {
+    @Test func termFlushesTheAccessLogBeforeExit() throws {
+        let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
+        try server.start()
+        #expect(try server.get("/a.txt").status == 200)
+        server.signal(SIGTERM)
+        try waitUntil("swerve exits", timeout: 10) { server.process?.isRunning == false }
+        #expect(server.process?.terminationStatus == 0)
+        #expect(server.accessLog.contains("\"GET /a.txt HTTP/1.1\" 200 5"))
+    }
+
+    @Test func usr1ReopensTheAccessLog() throws {
+        let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
+        try server.start()
+        #expect(try server.get("/a.txt?before").status == 200)
+        try waitUntil("the first line is flushed", timeout: 5) { server.accessLog.contains("?before") }
+        let log = server.folder.appendingPathComponent("access.log")
+        let rotated = server.folder.appendingPathComponent("access.log.1")
+        try FileManager.default.moveItem(at: log, to: rotated)
+        server.signal(SIGUSR1)
+        try waitUntil("a new access.log is opened", timeout: 5) { FileManager.default.fileExists(atPath: log.path) }
+        #expect(try server.get("/a.txt?after").status == 200)
+        try waitUntil("the second line lands in the new file", timeout: 5) { server.accessLog.contains("?after") }
+        let old = try String(contentsOf: rotated, encoding: .utf8)
+        #expect(old.contains("?before") && !old.contains("?after"))
+    }
+}
