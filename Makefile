@@ -5,6 +5,11 @@ SWIFT   ?= swift
 CONFIG  ?= config/config.yaml
 BIN     := .build/debug/swerve
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debug builds keep assert() off everywhere. Workers share listening sockets
+# (bound once by the master), so several are woken for one connection and all
+# but one find nothing to accept; SwiftNIO asserts that never happens, which
+# is only true for a socket owned by one process (see docs/architecture.md).
+SWIFTFLAGS ?= -Xswiftc -assert-config -Xswiftc Release
 
 .PHONY: all deps build run check test clean
 
@@ -22,7 +27,7 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFTFLAGS)
 
 check: build
 	$(BIN) check -c $(CONFIG)
@@ -31,7 +36,7 @@ run: check
 	$(BIN) serve -c $(CONFIG)
 
 test: build
-	$(SWIFT) test
+	$(SWIFT) test $(SWIFTFLAGS)
 
 clean:
 	rm -rf .build

@@ -19,6 +19,7 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .target(name: "CSwerveShims"),
         .target(
             name: "SwerveConfig",
             dependencies: ["CYAML"]
@@ -36,6 +37,7 @@ let package = Package(
         .target(
             name: "SwerveMaster",
             dependencies: [
+                "CSwerveShims",
                 "SwerveConfig",
                 "SwerveWorker",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,7 @@
 import Glibc
+import Logging
 import SwerveConfig
+import SwerveWorker
 
 /// Binds listening sockets the way nginx does: SO_REUSEADDR, IPV6_V6ONLY on
 /// IPv6 (so a bare port binds both families side by side), non-blocking and
@@ -48,4 +50,118 @@ public enum Listeners {
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+/// Every listening socket the master holds, by address. Sockets are bound
+/// once and kept across reloads while some config still names them; new
+/// addresses are bound on reload, unused ones closed once no generation
+/// serves them. Sockets handed over by systemd are adopted instead of bound.
+struct ListenerSet {
+    private var sockets: [ListenAddress: Int32] = [:]
+    private let backlog: Int
+    private let logger: Logger
+
+    init(config: Config, logger: Logger) throws(MasterError) {
+        self.backlog = config.server.backlog
+        self.logger = logger
+        adoptSystemdSockets(wanted: Set(config.listenAddresses))
+        _ = try bindMissing(for: config)
+    }
+
+    var descriptors: [Int32] { Array(sockets.values) }
+    var addresses: Dictionary<ListenAddress, Int32>.Keys { sockets.keys }
+
+    /// The sockets a generation with `config` serves, in the config's order.
+    func inherited(for config: Config) -> [InheritedListener] {
+        config.listenAddresses.compactMap { address in
+            sockets[address].map { InheritedListener(address: address, descriptor: $0) }
+        }
+    }
+
+    /// Binds the addresses of `config` not held yet; all or nothing.
+    mutating func bindMissing(for config: Config) throws(MasterError) -> [ListenAddress] {
+        var bound: [ListenAddress] = []
+        for address in config.listenAddresses where sockets[address] == nil {
+            do {
+                sockets[address] = try Listeners.bind(address, backlog: config.server.backlog)
+                bound.append(address)
+            } catch {
+                close(bound)
+                throw .message(error.description)
+            }
+        }
+        return bound
+    }
+
+    mutating func close(_ addresses: [ListenAddress]) {
+        for address in addresses {
+            if let fd = sockets.removeValue(forKey: address) { Glibc.close(fd) }
+        }
+    }
+
+    /// Closes the sockets no remaining config listens on.
+    mutating func closeUnused(keeping configs: [Config]) {
+        let used = Set(configs.flatMap(\.listenAddresses))
+        let unused = sockets.keys.filter { !used.contains($0) }
+        for address in unused { logger.info("closing listener \(address)") }
+        close(Array(unused))
+    }
+
+    /// `LISTEN_FDS` / `LISTEN_PID` (sd_listen_fds): sockets from 3 on, matched
+    /// to configured addresses by getsockname. The variables are removed so
+    /// that workers and scripts never see them.
+    private mutating func adoptSystemdSockets(wanted: Set<ListenAddress>) {
+        defer { unsetenv("LISTEN_FDS"); unsetenv("LISTEN_PID"); unsetenv("LISTEN_FDNAMES") }
+        guard let pidText = getenv("LISTEN_PID").map({ String(cString: $0) }), pid_t(pidText) == getpid(),
+              let countText = getenv("LISTEN_FDS").map({ String(cString: $0) }), let count = Int32(countText), count > 0
+        else { return }
+        for fd in 3..<(3 + count) {
+            guard let address = Listeners.localAddress(of: fd), wanted.contains(address), sockets[address] == nil else {
+                logger.warning("closing socket \(fd) from systemd: no vhost listens on its address")
+                Glibc.close(fd)
+                continue
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            sockets[address] = fd
+            logger.info("adopted listener \(address) from systemd")
+        }
+    }
+}
+
+extension Listeners {
+    private static func string(_ text: [CChar]) -> String {
+        String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The address a socket is bound to, as a `ListenAddress`.
+    static func localAddress(of fd: Int32) -> ListenAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    var address = sin.pointee.sin_addr
+                    inet_ntop(AF_INET, &address, &text, socklen_t(text.count))
+                    return ListenAddress(host: Self.string(text), port: Int(UInt16(bigEndian: sin.pointee.sin_port)), family: .ipv4)
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var address = sin6.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
+                    return ListenAddress(host: Self.string(text), port: Int(UInt16(bigEndian: sin6.pointee.sin6_port)), family: .ipv6)
+                }
+            }
+        default:
+            return nil
+        }
+    }
 }

@@ -22,9 +22,11 @@ public struct InheritedListener: Sendable {
 /// in nginx, so the loop has one thread; a small pool does blocking file work.
 public enum Worker {
     /// Serves until SIGQUIT (drain, then return) or SIGTERM/SIGINT (return at once).
-    /// `onReady` runs once every listener accepts.
+    /// `onReady` runs once every listener accepts; `heartbeat` every second on
+    /// the event loop (the master's proof that the loop is not stuck).
     public static func run(config: Config, listeners: [InheritedListener], logger: Logger,
-                           onReady: @escaping @Sendable () -> Void = {}) throws {
+                           onReady: @escaping @Sendable () -> Void = {},
+                           heartbeat: (@Sendable () -> Void)? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
@@ -54,7 +56,7 @@ public enum Worker {
             channels.append(channel)
         }
         let listening = channels
-        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening)
+        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, heartbeat: heartbeat)
         try eventLoop.submit { worker.serverChannels = listening; lifecycle.start() }.wait()
         let signals = lifecycle.installSignalHandlers()
         defer { signals.forEach { $0.cancel() } }

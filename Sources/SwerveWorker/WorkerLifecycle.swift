@@ -11,19 +11,24 @@ final class WorkerLifecycle: @unchecked Sendable {
     private let worker: WorkerContext
     private let listeners: [Channel]
     private let done: EventLoopPromise<Void>
+    private let heartbeat: (@Sendable () -> Void)?
     private var flushTask: RepeatedTask?
 
     var finished: EventLoopFuture<Void> { done.futureResult }
 
-    init(worker: WorkerContext, listeners: [Channel]) {
+    init(worker: WorkerContext, listeners: [Channel], heartbeat: (@Sendable () -> Void)?) {
         self.worker = worker
         self.listeners = listeners
+        self.heartbeat = heartbeat
         self.done = worker.eventLoop.makePromise()
     }
 
+    /// The once-a-second tick: access-log flush and the heartbeat to the master.
     func start() {
-        flushTask = worker.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [worker] _ in
+        heartbeat?()
+        flushTask = worker.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [worker, heartbeat] _ in
             worker.accessLog?.flush()
+            heartbeat?()
         }
     }
 

@@ -1,15 +1,12 @@
 import ArgumentParser
 import Glibc
+import Logging
 import SwerveConfig
 import SwerveMaster
-import Logging
 import SwerveWorker
 
-/// `swerve [serve]`: run the server in the foreground.
-///
-/// Until the master process lands (its own issue), this binds the listeners
-/// and runs one worker in this process: same sockets, same worker code, no
-/// fork or supervision yet.
+/// `swerve [serve]`: run the master in the foreground (systemd supervises;
+/// there is no daemon mode).
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server in the foreground (the default).")
 
@@ -21,28 +18,21 @@ struct Serve: ParsableCommand {
         report(outcome.diagnostics)
         guard let loaded = outcome.config else { throw ExitCode(1) }
         let logger: Logger
+        let errorLog: LogFile
         do {
-            logger = try ErrorLogHandler.bootstrap(loaded.logging)
+            (logger, errorLog) = try ErrorLogHandler.bootstrap(loaded.logging)
         } catch {
             writeStandardError("swerve: \(error)\n")
             throw ExitCode(1)
         }
-        var listeners: [InheritedListener] = []
-        for address in loaded.listenAddresses {
-            do {
-                listeners.append(InheritedListener(address: address, descriptor: try Listeners.bind(address, backlog: loaded.server.backlog)))
-            } catch {
-                logger.error("\(error)")
-                throw ExitCode(1)
-            }
-        }
-        logger.info("swerve \(SwerveVersion.string) starting: \(loaded.summary)")
+        let master: Master
         do {
-            try Worker.run(config: loaded, listeners: listeners, logger: logger)
+            master = try Master(config: loaded, configPath: path, logger: logger, errorLog: errorLog)
         } catch {
-            logger.error("worker failed: \(error)")
+            logger.critical("\(error)")
             throw ExitCode(1)
         }
-        logger.info("swerve stopped")
+        let status = master.run()
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -43,8 +43,9 @@ extension LoggingSettings.Level {
 }
 
 extension ErrorLogHandler {
-    /// Opens the configured error log and makes it swift-log's backend for this process.
-    public static func bootstrap(_ logging: LoggingSettings) throws -> Logger {
+    /// Opens the configured error log and makes it swift-log's backend for this
+    /// process; the file is returned for USR1 reopens.
+    public static func bootstrap(_ logging: LoggingSettings) throws -> (Logger, LogFile) {
         let file: LogFile
         switch logging.errorLog {
         case .stderr: file = try LogFile(path: nil, descriptor: STDERR_FILENO)
@@ -52,6 +53,6 @@ extension ErrorLogHandler {
         }
         let level = logging.level.swiftLogLevel
         LoggingSystem.bootstrap { _ in ErrorLogHandler(file: file, level: level) }
-        return Logger(label: "swerve")
+        return (Logger(label: "swerve"), file)
     }
 }

@@ -1,0 +1,37 @@
+import Glibc
+import SwerveConfig
+import SwerveWorker
+
+/// The workers started from one `Config`. A reload starts a new generation
+/// and, once all its workers are ready, lets the old one drain and exit.
+final class Generation {
+    let id: Int
+    let config: Config
+    let listeners: [InheritedListener]
+    /// How many workers this generation should have (TTIN / TTOU change it).
+    var target: Int
+    var workers: [pid_t: WorkerProcess] = [:]
+    /// Set once the generation was told to drain: its workers are not replaced.
+    var isRetiring = false
+    var backoff = Backoff()
+    /// When the next replacement may be forked (after a crash back-off).
+    var nextSpawnAt = 0.0
+
+    init(id: Int, config: Config, listeners: [InheritedListener], target: Int) {
+        self.id = id
+        self.config = config
+        self.listeners = listeners
+        self.target = target
+    }
+
+    var isReady: Bool { workers.count >= target && workers.values.allSatisfy(\.isReady) }
+    var missing: Int { isRetiring ? 0 : max(0, target - workers.count) }
+
+    /// The configured worker count: `auto` is the number of online CPUs.
+    static func workerCount(_ config: Config) -> Int {
+        switch config.server.workers {
+        case .fixed(let count): return count
+        case .auto: return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        }
+    }
+}

@@ -1,0 +1,314 @@
+import CSwerveShims
+import Glibc
+import Logging
+import SwerveConfig
+import SwerveWorker
+
+/// The master process: one thread, one loop (nginx's master cycle, gunicorn's
+/// arbiter). It waits on a signalfd and the workers' pipes, then reaps,
+/// replaces, reloads or stops. It never serves a request and never starts a
+/// thread, so that every `fork()` is safe.
+public final class Master {
+    private var config: Config
+    private let configPath: String
+    private let logger: Logger
+    private let errorLog: LogFile
+    private let signals: SignalInbox
+    private let notify = SystemdNotify()
+    private var listeners: ListenerSet
+    private var generations: [Generation] = []
+    private var nextGenerationID = 1
+    private var announcedReady = false
+    private var lastReload = "none"
+    /// A reload in progress: the new generation, its deadline to become ready, the listeners bound for it.
+    private var pendingReload: (generation: Generation, deadline: Double, newlyBound: [ListenAddress])?
+    /// Set by QUIT (graceful) or TERM/INT (fast).
+    private var stopping: (graceful: Bool, deadline: Double)?
+
+    /// How long a new generation may take to become ready before the reload is abandoned.
+    static let readyTimeout = 10.0
+
+    public init(config: Config, configPath: String, logger: Logger, errorLog: LogFile) throws(MasterError) {
+        self.config = config
+        self.configPath = configPath
+        self.logger = logger
+        self.errorLog = errorLog
+        signals = try SignalInbox()
+        listeners = try ListenerSet(config: config, logger: logger)
+    }
+
+    /// Runs until stopped; returns the exit status.
+    public func run() -> Int32 {
+        _ = swerve_set_process_name("swerve: master")
+        if let pidFile = config.server.pidFile {
+            do { try PidFile.write(getpid(), to: pidFile) } catch {
+                logger.error("\(error)")
+                return 1
+            }
+        }
+        defer { if let pidFile = config.server.pidFile { PidFile.remove(pidFile, ifOwnedBy: getpid()) } }
+        logger.info("swerve \(SwerveVersion.string) master started: \(config.summary)")
+        generations.append(makeGeneration(config))
+        while true {
+            spawnMissingWorkers()
+            waitForEvents()
+            reapChildren()
+            checkDeadlines()
+            if let status = progress() { return status }
+        }
+    }
+
+    // MARK: the loop
+
+    private func waitForEvents() {
+        var fds = [pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0)]
+        let workers = allWorkers
+        fds += workers.map { pollfd(fd: $0.pipe, events: Int16(POLLIN), revents: 0) }
+        let ready = poll(&fds, nfds_t(fds.count), 200)
+        guard ready > 0 else { return }
+        if fds[0].revents != 0 {
+            for number in signals.drain() { handle(signal: number) }
+        }
+        for (index, worker) in workers.enumerated() where fds[index + 1].revents != 0 {
+            readPipe(of: worker)
+        }
+    }
+
+    private func readPipe(of worker: WorkerProcess) {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(worker.pipe, &buffer, buffer.count)
+        guard count > 0 else { return }  // EOF: the worker is gone; waitpid reaps it
+        worker.lastHeartbeat = now()
+        if buffer[0..<count].contains(UInt8(ascii: "R")) && !worker.isReady {
+            worker.isReady = true
+            logger.debug("worker \(worker.pid) of generation \(worker.generation) ready")
+        }
+    }
+
+    private func handle(signal number: Int32) {
+        switch number {
+        case SIGCHLD:
+            break  // reaped after every wake-up
+        case SIGHUP:
+            reload()
+        case SIGQUIT:
+            beginStop(graceful: true)
+        case SIGTERM, SIGINT:
+            beginStop(graceful: false)
+        case SIGUSR1:
+            reopenLogs()
+        case SIGTTIN:
+            current.target += 1
+            logger.info("TTIN: generation \(current.id) now has \(current.target) workers")
+        case SIGTTOU:
+            guard current.target > 1 else { return }
+            current.target -= 1
+            if let newest = current.workers.values.filter({ $0.quitSentAt == nil }).max(by: { $0.started < $1.started }) {
+                quit(newest)
+            }
+            logger.info("TTOU: generation \(current.id) now has \(current.target) workers")
+        default:
+            break
+        }
+    }
+
+    private func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let generation = generations.first(where: { $0.workers[pid] != nil }),
+                  let worker = generation.workers.removeValue(forKey: pid) else { continue }
+            close(worker.pipe)
+            let lifetime = now() - worker.started
+            let expected = worker.quitSentAt != nil || worker.killed || generation.isRetiring || stopping != nil
+            let cause = Self.describe(status)
+            if expected {
+                logger.info("worker \(pid) of generation \(generation.id) exited (\(cause))")
+            } else {
+                let delay = generation.backoff.delay(afterLifetime: lifetime)
+                generation.nextSpawnAt = now() + delay
+                logger.error("worker \(pid) of generation \(generation.id) died unexpectedly (\(cause)) after \(Self.seconds(lifetime)); replacing it in \(Self.seconds(delay))")
+            }
+        }
+    }
+
+    private func spawnMissingWorkers() {
+        guard stopping == nil else { return }
+        for generation in generations where generation.missing > 0 && now() >= generation.nextSpawnAt {
+            for _ in 0..<generation.missing {
+                do {
+                    let worker = try WorkerProcess.spawn(launch(for: generation), generation: generation.id, now: now())
+                    generation.workers[worker.pid] = worker
+                } catch {
+                    logger.error("cannot start a worker: \(error)")
+                    generation.nextSpawnAt = now() + generation.backoff.delay(afterLifetime: 0)
+                    return
+                }
+            }
+        }
+    }
+
+    /// Heartbeats, drain deadlines, the reload deadline.
+    private func checkDeadlines() {
+        let time = now()
+        let heartbeatLimit = Double(config.server.shutdownTimeout.components.seconds)
+        for worker in allWorkers where !worker.killed {
+            if let quitAt = worker.quitSentAt {
+                if time - quitAt > heartbeatLimit { kill(worker, reason: "still draining after \(Self.seconds(heartbeatLimit))") }
+            } else if time - worker.lastHeartbeat > max(heartbeatLimit, 2) {
+                kill(worker, reason: "no heartbeat for \(Self.seconds(time - worker.lastHeartbeat))")
+            }
+        }
+        if let reload = pendingReload, time > reload.deadline {
+            logger.error("reload failed: generation \(reload.generation.id) was not ready after \(Self.seconds(Self.readyTimeout)); keeping generation \(current.id)")
+            reload.generation.isRetiring = true
+            for worker in reload.generation.workers.values { kill(worker, reason: "reload abandoned") }
+            listeners.close(reload.newlyBound)
+            pendingReload = nil
+            lastReload = "failed (not ready)"
+            notify.send("READY=1\nSTATUS=\(status)")
+        }
+        if let stop = stopping, time > stop.deadline {
+            for worker in allWorkers where !worker.killed { kill(worker, reason: "shutdown timeout") }
+        }
+    }
+
+    /// Finishes reloads and stops that are complete; the exit status when the master is done.
+    private func progress() -> Int32? {
+        if let reload = pendingReload, reload.generation.isReady {
+            for old in generations where old !== reload.generation { retire(old) }
+            pendingReload = nil
+            lastReload = "ok at generation \(reload.generation.id)"
+            logger.info("reload complete: generation \(reload.generation.id) serving \(reload.generation.config.summary)")
+            notify.send("READY=1\nSTATUS=\(status)")
+        }
+        if !announcedReady && current.isReady {
+            announcedReady = true
+            logger.info("generation \(current.id) ready: \(current.workers.count) workers")
+            notify.send("READY=1\nMAINPID=\(getpid())\nSTATUS=\(status)")
+        }
+        // Generations that drained away, and the listeners only they used.
+        let finished = generations.filter { $0.isRetiring && $0.workers.isEmpty && $0 !== current }
+        if !finished.isEmpty {
+            generations.removeAll { generation in finished.contains { $0 === generation } }
+            listeners.closeUnused(keeping: generations.map(\.config))
+        }
+        if stopping != nil && allWorkers.isEmpty {
+            listeners.close(Array(listeners.addresses))
+            logger.info("master exiting")
+            return 0
+        }
+        return nil
+    }
+
+    // MARK: actions
+
+    private func reload() {
+        guard stopping == nil else { return }
+        guard pendingReload == nil else {
+            logger.warning("HUP ignored: a reload is already in progress")
+            return
+        }
+        notify.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotify.monotonicMicroseconds())")
+        logger.info("HUP: reloading \(configPath)")
+        let outcome = ConfigLoader.load(path: configPath)
+        for diagnostic in outcome.diagnostics.sorted { logger.log(level: diagnostic.severity == .error ? .error : .warning, "\(diagnostic)") }
+        guard let fresh = outcome.config else {
+            logger.error("reload failed: \(configPath) has errors; still serving generation \(current.id)")
+            lastReload = "failed (config errors)"
+            notify.send("READY=1\nSTATUS=\(status)")
+            return
+        }
+        let newlyBound: [ListenAddress]
+        do {
+            newlyBound = try listeners.bindMissing(for: fresh)
+        } catch {
+            logger.error("reload failed: \(error); still serving generation \(current.id)")
+            lastReload = "failed (listen)"
+            notify.send("READY=1\nSTATUS=\(status)")
+            return
+        }
+        config = fresh
+        let generation = makeGeneration(fresh)
+        generations.append(generation)
+        pendingReload = (generation, now() + Self.readyTimeout, newlyBound)
+    }
+
+    private func beginStop(graceful: Bool) {
+        // A second QUIT changes nothing; TERM during a graceful stop makes it fast.
+        if let stop = stopping, !(stop.graceful && !graceful) { return }
+        let timeout = graceful ? Double(config.server.shutdownTimeout.components.seconds) : 2
+        stopping = (graceful, now() + timeout)
+        notify.send("STOPPING=1")
+        logger.info(graceful ? "QUIT: draining workers, then exiting" : "stopping now")
+        for worker in allWorkers {
+            if graceful { quit(worker) } else { _ = Glibc.kill(worker.pid, SIGTERM) }
+        }
+    }
+
+    private func reopenLogs() {
+        do { try errorLog.reopen() } catch { logger.error("\(error)") }
+        logger.info("USR1: logs reopened; telling the workers")
+        for worker in allWorkers { _ = Glibc.kill(worker.pid, SIGUSR1) }
+    }
+
+    private func retire(_ generation: Generation) {
+        generation.isRetiring = true
+        for worker in generation.workers.values { quit(worker) }
+    }
+
+    private func quit(_ worker: WorkerProcess) {
+        guard worker.quitSentAt == nil else { return }
+        worker.quitSentAt = now()
+        _ = Glibc.kill(worker.pid, SIGQUIT)
+    }
+
+    private func kill(_ worker: WorkerProcess, reason: String) {
+        logger.error("killing worker \(worker.pid): \(reason)")
+        worker.killed = true
+        _ = Glibc.kill(worker.pid, SIGKILL)
+    }
+
+    // MARK: helpers
+
+    /// The generation serving: the newest one that is neither retiring nor still starting in a reload.
+    private var current: Generation {
+        let starting = pendingReload?.generation
+        return generations.last { !$0.isRetiring && $0 !== starting } ?? generations.last!
+    }
+    private var allWorkers: [WorkerProcess] { generations.flatMap { Array($0.workers.values) } }
+
+    private var status: String {
+        "\(current.workers.count) workers, generation \(current.id), last reload: \(lastReload)"
+    }
+
+    private func makeGeneration(_ config: Config) -> Generation {
+        defer { nextGenerationID += 1 }
+        return Generation(id: nextGenerationID, config: config, listeners: listeners.inherited(for: config),
+                          target: Generation.workerCount(config))
+    }
+
+    private func launch(for generation: Generation) -> WorkerProcess.Launch {
+        let used = Set(generation.listeners.map(\.descriptor))
+        let otherListeners = listeners.descriptors.filter { !used.contains($0) }
+        return WorkerProcess.Launch(config: generation.config, listeners: generation.listeners, logger: logger,
+                                    signals: signals, closeInChild: otherListeners + allWorkers.map(\.pipe))
+    }
+
+    private func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exit code \((status >> 8) & 0xff)" }
+        return "signal \(SignalInbox.name(signal))"
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 10 ? "\(Double(Int(value * 10)) / 10) s" : "\(Int(value)) s"
+    }
+}

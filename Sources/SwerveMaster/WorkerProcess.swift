@@ -1,0 +1,126 @@
+import CSwerveShims
+import Glibc
+import Logging
+import SwerveConfig
+import SwerveWorker
+
+/// One forked worker as the master sees it: its pid, its generation and the
+/// read end of its pipe, on which the worker writes "R" once its listeners
+/// accept and "h" every second from its event loop. EOF means it is gone.
+final class WorkerProcess {
+    let pid: pid_t
+    let generation: Int
+    let pipe: Int32
+    let started: Double
+    var isReady = false
+    var lastHeartbeat: Double
+    /// When the master asked it to drain (QUIT), for the SIGKILL deadline.
+    var quitSentAt: Double?
+    var killed = false
+
+    private init(pid: pid_t, generation: Int, pipe: Int32, now: Double) {
+        self.pid = pid
+        self.generation = generation
+        self.pipe = pipe
+        self.started = now
+        self.lastHeartbeat = now
+    }
+
+    /// What a child needs to become a worker.
+    struct Launch {
+        var config: Config
+        var listeners: [InheritedListener]
+        var logger: Logger
+        var signals: SignalInbox
+        /// Descriptors the child must not keep: other workers' pipes, listeners it does not serve.
+        var closeInChild: [Int32]
+    }
+
+    /// Forks a worker. The master must be single-threaded here (fork copies
+    /// only the calling thread, and locks held by others would never be released).
+    static func spawn(_ launch: Launch, generation: Int, now: Double) throws(MasterError) -> WorkerProcess {
+        let threads = threadCount()
+        guard threads == 1 else {
+            throw .message("refusing to fork: the master has \(threads) threads, it must have exactly one")
+        }
+        launch.logger.debug("fork check: master has 1 thread")
+        var ends: [Int32] = [0, 0]
+        guard Glibc.pipe(&ends) == 0 else { throw .system("pipe", errno) }
+        // No other thread can exec in between: the master has one.
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        let pid = fork()
+        if pid < 0 {
+            close(ends[0]); close(ends[1])
+            throw .system("fork", errno)
+        }
+        if pid == 0 {
+            close(ends[0])
+            becomeWorker(launch, pipe: ends[1])
+        }
+        close(ends[1])
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        return WorkerProcess(pid: pid, generation: generation, pipe: ends[0], now: now)
+    }
+
+    /// Entries in /proc/self/task: the threads of this process.
+    static func threadCount() -> Int {
+        guard let dir = opendir("/proc/self/task") else { return -1 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] }
+            if first != UInt8(ascii: ".") { count += 1 }
+        }
+        return count
+    }
+
+    /// The child side: reset what the master set up, name the process, drop
+    /// privileges, serve, and exit without running the master's cleanup.
+    private static func becomeWorker(_ launch: Launch, pipe: Int32) -> Never {
+        launch.signals.resetInChild()
+        for fd in launch.closeInChild { close(fd) }
+        _ = swerve_set_process_name("swerve: worker")
+        _ = fcntl(pipe, F_SETFL, fcntl(pipe, F_GETFL) | O_NONBLOCK)
+        do {
+            try Privileges.drop(user: launch.config.server.user, group: launch.config.server.group)
+        } catch {
+            launch.logger.critical("worker cannot drop privileges: \(error)")
+            _exit(2)
+        }
+        let notify: @Sendable (UInt8) -> Void = { byte in
+            var byte = byte
+            _ = write(pipe, &byte, 1)
+        }
+        do {
+            try Worker.run(config: launch.config, listeners: launch.listeners, logger: launch.logger,
+                           onReady: { notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
+        } catch {
+            launch.logger.critical("worker failed: \(error)")
+            _exit(1)
+        }
+        _exit(0)
+    }
+}
+
+/// Dropping root in a worker: supplementary groups, group, then user — in
+/// that order, since after setuid the others are no longer allowed.
+enum Privileges {
+    static func drop(user: String?, group: String?) throws(MasterError) {
+        guard getuid() == 0 || geteuid() == 0, let user else { return }
+        guard let account = getpwnam(user) else { throw .message("user '\(user)' does not exist") }
+        let uid = account.pointee.pw_uid
+        var gid = account.pointee.pw_gid
+        if let group {
+            guard let entry = getgrnam(group) else { throw .message("group '\(group)' does not exist") }
+            gid = entry.pointee.gr_gid
+        }
+        var groups = [gid]
+        guard setgroups(1, &groups) == 0 else { throw .system("setgroups", errno) }
+        guard setgid(gid) == 0 else { throw .system("setgid", errno) }
+        guard setuid(uid) == 0 else { throw .system("setuid", errno) }
+        guard getuid() == uid, geteuid() == uid, setuid(0) != 0 else {
+            throw .message("privileges were not dropped to '\(user)'")
+        }
+    }
+}
