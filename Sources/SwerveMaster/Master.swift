@@ -101,7 +101,10 @@ public final class Master {
             current.target += 1
             logger.info("TTIN: generation \(current.id) now has \(current.target) workers")
         case SIGTTOU:
-            guard current.target > 1 else { return }
+            guard current.target > 1 else {
+                logger.info("TTOU ignored: generation \(current.id) keeps its last worker")
+                return
+            }
             current.target -= 1
             if let newest = current.workers.values.filter({ $0.quitSentAt == nil }).max(by: { $0.started < $1.started }) {
                 quit(newest)

@@ -54,7 +54,7 @@ final class WorkerLifecycle: @unchecked Sendable {
         worker.isDraining = true
         worker.logger.info("worker draining")
         for channel in listeners { channel.close(promise: nil) }
-        worker.quiesceConnections()
+        worker.drainConnections()
         finishWhenIdle()
     }
 

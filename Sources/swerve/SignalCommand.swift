@@ -42,6 +42,16 @@ struct SignalCommand: ParsableCommand {
         }
         do {
             let pid = try PidFile.read(pidFile)
+            // A pid file left behind by a crash may name a process that is gone,
+            // or an unrelated one that got the same pid: never signal that.
+            guard let name = processName(pid) else {
+                writeStandardError("swerve: no process \(pid) (stale pid file '\(pidFile)'?)\n")
+                throw ExitCode(1)
+            }
+            guard name == "swerve: master" else {
+                writeStandardError("swerve: process \(pid) is '\(name)', not a swerve master (stale pid file '\(pidFile)'?)\n")
+                throw ExitCode(1)
+            }
             guard kill(pid, action.signal) == 0 else {
                 let reason = errno == ESRCH ? "no such process (stale pid file?)" : String(cString: strerror(errno))
                 writeStandardError("swerve: cannot signal master \(pid) from '\(pidFile)': \(reason)\n")
@@ -51,5 +61,19 @@ struct SignalCommand: ParsableCommand {
             writeStandardError("swerve: \(failure)\n")
             throw ExitCode(1)
         }
+    }
+}
+
+/// The process's name as the kernel knows it (`/proc/PID/comm`), nil when there is no such process.
+func processName(_ pid: pid_t) -> String? {
+    guard case .success(let bytes) = FileSystem.readFile("/proc/\(pid)/comm", limit: 256) else { return nil }
+    return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: "\n")
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var text = Substring(self)
+        while text.last == set { text = text.dropLast() }
+        return String(text)
     }
 }

@@ -65,6 +65,13 @@ final class RawConnection {
         throw TestFailure(errno == EAGAIN ? "read timed out" : "read failed: \(String(cString: strerror(errno)))")
     }
 
+    /// Whatever arrives next (at least one byte), as a count.
+    func readSome() throws -> Int {
+        if buffer.isEmpty, try !fill() { throw TestFailure("connection closed") }
+        defer { buffer.removeAll() }
+        return buffer.count
+    }
+
     /// Everything until the server closes the connection.
     func readToEnd() throws -> [UInt8] {
         while try fill() {}

@@ -53,8 +53,14 @@ final class TestServer {
             """, files: files)
     }
 
+    /// Extra environment for the swerve process (e.g. NOTIFY_SOCKET).
+    var environment: [String: String] = [:]
+
     func start() throws {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: SwerveBinary.path)
         process.arguments = ["serve", "-c", configFile.path]
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
@@ -68,6 +74,18 @@ final class TestServer {
             guard process.isRunning else { throw TestFailure("swerve exited: \(self.stderr)") }
             return (try? RawConnection(port: self.port)) != nil
         }
+    }
+
+    var pid: pid_t { process?.processIdentifier ?? -1 }
+
+    /// The master's worker processes right now (children named "swerve: worker").
+    var workers: [pid_t] { ProcFS.children(of: pid).filter { ProcFS.name($0) == "swerve: worker" }.sorted() }
+
+    /// Rewrites the config file (then send HUP to apply it).
+    func rewriteConfig(_ text: String) throws {
+        let resolved = text.replacingOccurrences(of: "{ROOT}", with: root.path).replacingOccurrences(of: "{DIR}", with: folder.path)
+            .replacingOccurrences(of: "{PORT}", with: String(port))
+        try resolved.write(to: configFile, atomically: true, encoding: .utf8)
     }
 
     var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
@@ -104,6 +122,8 @@ final class TestServer {
         return try connection.readResponse(method: method)
     }
 
+    static func freePortForTests() throws -> Int { try freePort() }
+
     private static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -135,4 +155,33 @@ func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () throw
         usleep(10_000)
     }
     throw TestFailure("timed out after \(timeout)s waiting until \(what)")
+}
+
+/// What /proc tells about processes.
+enum ProcFS {
+    static func name(_ pid: pid_t) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+    }
+
+    static func parent(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
+    }
+
+    static func children(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { parent(of: $0) == pid }
+    }
+
+    static func threads(of pid: pid_t) -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).count
+    }
+
+    /// Sockets a process holds open.
+    static func socketCount(of pid: pid_t) -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:") }.count
+    }
 }

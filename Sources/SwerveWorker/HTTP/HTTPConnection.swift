@@ -60,6 +60,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var remoteAddress: SocketAddress?
     private var localAddress: SocketAddress?
     private var phase = Phase.waiting(bytesSeen: false)
+    /// Requests begun on this connection (0: a fresh connection).
+    private var requestCount = 0
     private var timerKind: TimerKind?
     private var deadline = NIODeadline.distantFuture
     private var armedTask: Scheduled<Void>?
@@ -86,7 +88,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         remoteAddress = context.channel.remoteAddress
         localAddress = context.channel.localAddress
         worker.connectionOpened()
-        worker.track(context.channel)
+        worker.track(self)
         // A fresh connection gets `timeouts.header` for its first request, as nginx.
         schedule(.header, after: worker.timeouts.header)
         context.fireChannelActive()
@@ -104,7 +106,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         phase = .closing
-        worker.untrack(context.channel)
+        worker.untrack(self)
         worker.connectionClosed()
         context.fireChannelInactive()
     }
@@ -162,6 +164,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: requests
 
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        requestCount += 1
         let exchange = Exchange(head: head, context: context, errorPages: ErrorPages())
         phase = .exchange(exchange)
         let writer = ResponseWriter(connection: self, exchange: exchange)
@@ -233,6 +236,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Both the request and its response are complete: wait for the next one.
     private func finish(_ exchange: Exchange) {
         guard case .exchange(let current) = phase, current === exchange else { return }
+        if worker.isDraining {
+            phase = .closing
+            cancelTimer()
+            closeGracefully()
+            return
+        }
         phase = .waiting(bytesSeen: false)
         schedule(.keepalive, after: worker.timeouts.keepalive)
     }
@@ -318,6 +327,23 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         phase = .closing
         cancelTimer()
         context?.close(promise: nil)
+    }
+
+    /// The worker drains (SPEC §3). An idle keep-alive connection is closed
+    /// at once, cleanly; a fresh one still gets its first request (within the
+    /// header timeout); a request under way is answered — every response from
+    /// now on carries `Connection: close`, and the connection ends after it.
+    func drain() {
+        switch phase {
+        case .waiting(bytesSeen: false) where requestCount > 0:
+            phase = .closing
+            cancelTimer()
+            closeGracefully()
+        case .exchange(let exchange):
+            exchange.keepAlive = false
+        case .waiting, .closing:
+            break
+        }
     }
 
     // MARK: closing and timers

@@ -38,18 +38,15 @@ public final class WorkerContext: @unchecked Sendable {
 
     public var timeouts: Timeouts { config.server.timeouts }
 
-    /// Every open connection, so a drain can ask each to finish.
-    private var connections: [ObjectIdentifier: Channel] = [:]
+    /// Every open connection, so a drain can tell each how to finish.
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
 
-    func track(_ channel: Channel) { connections[ObjectIdentifier(channel)] = channel }
-    func untrack(_ channel: Channel) { connections[ObjectIdentifier(channel)] = nil }
+    func track(_ connection: HTTPConnection) { connections[ObjectIdentifier(connection)] = connection }
+    func untrack(_ connection: HTTPConnection) { connections[ObjectIdentifier(connection)] = nil }
 
-    /// NIOHTTP1's pipeline handler closes idle connections at once and busy
-    /// ones after their current response.
-    func quiesceConnections() {
-        for channel in connections.values {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
+    /// SPEC §3's drain: each connection finishes what it received, then closes.
+    func drainConnections() {
+        for connection in connections.values { connection.drain() }
     }
 
     /// At `max_connections` the worker stops accepting (other workers take the
