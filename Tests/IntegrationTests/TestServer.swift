@@ -70,9 +70,11 @@ final class TestServer {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        try waitUntil("swerve accepts on port \(port)", timeout: 20) {
+        // The master says when its first generation is ready. Probing the port
+        // instead would leave connections queued that the worker counts later.
+        try waitUntil("swerve's workers are ready", timeout: 20) {
             guard process.isRunning else { throw TestFailure("swerve exited: \(self.stderr)") }
-            return (try? RawConnection(port: self.port)) != nil
+            return (self.errorLog + self.stderr).contains("generation 1 ready")
         }
     }
 
