@@ -82,10 +82,13 @@ final class WorkerProcess {
         for fd in launch.closeInChild { close(fd) }
         _ = swerve_set_process_name("swerve: worker")
         _ = fcntl(pipe, F_SETFL, fcntl(pipe, F_GETFL) | O_NONBLOCK)
+        let accessLog: AccessLog?
         do {
+            // Opened while still root, so the log folder need not belong to the worker user.
+            accessLog = try Worker.openAccessLog(launch.config.logging)
             try Privileges.drop(user: launch.config.server.user, group: launch.config.server.group)
         } catch {
-            launch.logger.critical("worker cannot drop privileges: \(error)")
+            launch.logger.critical("worker cannot start: \(error)")
             _exit(2)
         }
         let notify: @Sendable (UInt8) -> Void = { byte in
@@ -93,7 +96,7 @@ final class WorkerProcess {
             _ = write(pipe, &byte, 1)
         }
         do {
-            try Worker.run(config: launch.config, listeners: launch.listeners, logger: launch.logger,
+            try Worker.run(config: launch.config, listeners: launch.listeners, accessLog: accessLog, logger: launch.logger,
                            onReady: { notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
         } catch {
             launch.logger.critical("worker failed: \(error)")

@@ -24,7 +24,9 @@ public enum Worker {
     /// Serves until SIGQUIT (drain, then return) or SIGTERM/SIGINT (return at once).
     /// `onReady` runs once every listener accepts; `heartbeat` every second on
     /// the event loop (the master's proof that the loop is not stuck).
-    public static func run(config: Config, listeners: [InheritedListener], logger: Logger,
+    /// `accessLog` is opened by the caller (`openAccessLog`) before it drops
+    /// privileges, as nginx's master opens logs as root.
+    public static func run(config: Config, listeners: [InheritedListener], accessLog: AccessLog?, logger: Logger,
                            onReady: @escaping @Sendable () -> Void = {},
                            heartbeat: (@Sendable () -> Void)? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -35,7 +37,6 @@ public enum Worker {
             try? group.syncShutdownGracefully()
         }
         let eventLoop = group.next()
-        let accessLog = try openAccessLog(config.logging)
         let dates = DateCache()
         let cache = FileCache()
         let sites = config.vhosts.map { makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates) }
@@ -45,7 +46,6 @@ public enum Worker {
         var channels: [Channel] = []
         for listener in listeners {
             let channel = try ServerBootstrap(group: group)
-                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try ServerPipeline.configure(channel, worker: worker, listener: listener.address)
@@ -65,7 +65,7 @@ public enum Worker {
         try lifecycle.finished.wait()
     }
 
-    private static func openAccessLog(_ logging: LoggingSettings) throws -> AccessLog? {
+    public static func openAccessLog(_ logging: LoggingSettings) throws -> AccessLog? {
         switch logging.accessLog {
         case .off: return nil
         case .stdout: return AccessLog(file: try LogFile(path: nil, descriptor: STDOUT_FILENO), format: logging.format)

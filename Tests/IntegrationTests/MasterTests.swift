@@ -237,6 +237,57 @@ import Testing
         #expect(result.stderr.contains("not a swerve master"))
     }
 
+    @Test(.enabled(if: getuid() == 0, "needs root to drop privileges"))
+    func workersDropPrivilegesToTheConfiguredUser() throws {
+        let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+        let server = try TestServer(config: Self.config(server: "  user: nobody"), files: Self.files)
+        try server.start()
+        let worker = try #require(server.workers.first)
+        let status = try String(contentsOfFile: "/proc/\(worker)/status", encoding: .utf8)
+        let uids = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().compactMap { uid_t($0) }
+        #expect(uids == [nobody, nobody, nobody, nobody])
+        #expect(try server.get("/a.txt").status == 200)  // it still writes the access log it opened as root
+        try waitUntil("the access log is written", timeout: 5) { server.accessLog.contains("GET /a.txt") }
+    }
+
+    @Test func aHungWorkerIsKilledAndReplaced() throws {
+        let server = try TestServer(config: Self.config(workers: 1).replacingOccurrences(of: "shutdown_timeout: 5s", with: "shutdown_timeout: 2s"),
+                                    files: Self.files)
+        try server.start()
+        let hung = try #require(server.workers.first)
+        kill(hung, SIGSTOP)  // its event loop stops: no more heartbeats
+        try waitUntil("the hung worker is replaced", timeout: 10) { server.workers.count == 1 && server.workers.first != hung }
+        #expect(server.errorLog.contains("killing worker \(hung): no heartbeat"))
+        #expect(try server.get("/a.txt").status == 200)
+    }
+
+    @Test func socketsFromSystemdAreAdopted() throws {
+        let server = try TestServer(config: Self.config(workers: 1), files: Self.files)
+        // As systemd does: the listening socket is fd 3, LISTEN_PID is the server's own pid.
+        let script = """
+            import os, socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", \(server.port))); s.listen(16)
+            os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+            os.environ["LISTEN_FDS"] = "1"; os.environ["LISTEN_PID"] = str(os.getpid())
+            os.execv(sys.argv[1], [sys.argv[1], "serve", "-c", sys.argv[2]])
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, SwerveBinary.path, server.configFile.path]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        try waitUntil("the master adopts the socket", timeout: 10) { server.errorLog.contains("generation 1 ready") }
+        #expect(server.errorLog.contains("adopted listener 127.0.0.1:\(server.port) from systemd"))
+        let connection = try server.connect()
+        try connection.send("GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try connection.readResponse().text == "alpha")
+    }
+
     @Test func systemdNotificationsArriveInOrder() throws {
         let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-notify-\(UUID().uuidString)").path
         let listener = try NotifyListener(path: socketPath)
