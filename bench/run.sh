@@ -84,13 +84,14 @@ fi
 "${server_cpu[@]}" "$SWERVE" serve -c "$work/swerve.yaml" >/dev/null 2>&1 &
 swerve_pid=$!
 "${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
-for port in $swerve_port $nginx_port; do
-    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/1k.txt" && break; sleep 0.1; done
-done
+for _ in $(seq 100); do grep -q "generation 1 ready" "$work/swerve-error.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.txt" && break; sleep 0.1; done
 
 # Idle memory first, before any load: the resident set of the serving process.
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-swerve_rss=$(rss_kib "$swerve_pid")
+swerve_worker=$(pgrep -P "$swerve_pid" | head -1)
+swerve_rss=$(rss_kib "$swerve_worker")
+master_rss=$(rss_kib "$swerve_pid")
 nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 nginx_rss=$(rss_kib "$nginx_worker")
 
@@ -128,4 +129,4 @@ printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" scenario "swerve r/s" "ng
 scenario "1 KiB, keep-alive, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
 scenario "64 MiB, keep-alive, 4c" /64m.bin 4
 echo
-echo "idle RSS: swerve $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB)"
+echo "idle RSS: swerve worker $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB); swerve master $((master_rss / 1024)) MiB"
