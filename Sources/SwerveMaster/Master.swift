@@ -296,7 +296,7 @@ public final class Master {
         let used = Set(generation.listeners.map(\.descriptor))
         let otherListeners = listeners.descriptors.filter { !used.contains($0) }
         return WorkerProcess.Launch(config: generation.config, listeners: generation.listeners, logger: logger,
-                                    signals: signals, closeInChild: otherListeners + allWorkers.map(\.pipe))
+                                    errorLog: errorLog, signals: signals, closeInChild: otherListeners + allWorkers.map(\.pipe))
     }
 
     private func now() -> Double {

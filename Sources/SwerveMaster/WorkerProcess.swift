@@ -31,6 +31,7 @@ final class WorkerProcess {
         var config: Config
         var listeners: [InheritedListener]
         var logger: Logger
+        var errorLog: LogFile
         var signals: SignalInbox
         /// Descriptors the child must not keep: other workers' pipes, listeners it does not serve.
         var closeInChild: [Int32]
@@ -96,7 +97,8 @@ final class WorkerProcess {
             _ = write(pipe, &byte, 1)
         }
         do {
-            try Worker.run(config: launch.config, listeners: launch.listeners, accessLog: accessLog, logger: launch.logger,
+            try Worker.run(config: launch.config, listeners: launch.listeners, accessLog: accessLog,
+                           errorLog: launch.errorLog, logger: launch.logger,
                            onReady: { notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
         } catch {
             launch.logger.critical("worker failed: \(error)")

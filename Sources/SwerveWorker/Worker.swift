@@ -26,7 +26,8 @@ public enum Worker {
     /// the event loop (the master's proof that the loop is not stuck).
     /// `accessLog` is opened by the caller (`openAccessLog`) before it drops
     /// privileges, as nginx's master opens logs as root.
-    public static func run(config: Config, listeners: [InheritedListener], accessLog: AccessLog?, logger: Logger,
+    public static func run(config: Config, listeners: [InheritedListener], accessLog: AccessLog?,
+                           errorLog: LogFile? = nil, logger: Logger,
                            onReady: @escaping @Sendable () -> Void = {},
                            heartbeat: (@Sendable () -> Void)? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -56,7 +57,7 @@ public enum Worker {
             channels.append(channel)
         }
         let listening = channels
-        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, heartbeat: heartbeat)
+        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, errorLog: errorLog, heartbeat: heartbeat)
         try eventLoop.submit { worker.serverChannels = listening; lifecycle.start() }.wait()
         let signals = lifecycle.installSignalHandlers()
         defer { signals.forEach { $0.cancel() } }

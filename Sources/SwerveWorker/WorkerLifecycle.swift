@@ -12,12 +12,15 @@ final class WorkerLifecycle: @unchecked Sendable {
     private let listeners: [Channel]
     private let done: EventLoopPromise<Void>
     private let heartbeat: (@Sendable () -> Void)?
+    /// The error log inherited from the master, reopened on USR1 like the access log.
+    private let errorLog: LogFile?
     private var flushTask: RepeatedTask?
 
     var finished: EventLoopFuture<Void> { done.futureResult }
 
-    init(worker: WorkerContext, listeners: [Channel], heartbeat: (@Sendable () -> Void)?) {
+    init(worker: WorkerContext, listeners: [Channel], errorLog: LogFile?, heartbeat: (@Sendable () -> Void)?) {
         self.worker = worker
+        self.errorLog = errorLog
         self.listeners = listeners
         self.heartbeat = heartbeat
         self.done = worker.eventLoop.makePromise()
@@ -75,7 +78,9 @@ final class WorkerLifecycle: @unchecked Sendable {
 
     private func reopenLogs() {
         do {
+            try errorLog?.reopen()
             try worker.accessLog?.reopen()
+            worker.logger.info("worker reopened its logs")
         } catch {
             worker.logger.error("\(error)")
         }

@@ -15,6 +15,17 @@ import Testing
         #expect(server.accessLog.contains("\"GET /a.txt HTTP/1.1\" 200 5"))
     }
 
+    @Test func usr1ReopensTheErrorLogInMasterAndWorkers() throws {
+        let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
+        try server.start()
+        let log = server.folder.appendingPathComponent("error.log")
+        try FileManager.default.moveItem(at: log, to: server.folder.appendingPathComponent("error.log.1"))
+        server.signal(SIGUSR1)
+        try waitUntil("the master writes to a new error.log", timeout: 5) { server.errorLog.contains("USR1: logs reopened") }
+        let worker = try #require(server.workers.first)
+        try waitUntil("the worker writes to the new file too", timeout: 5) { server.errorLog.contains("[\(worker)] worker reopened its logs") }
+    }
+
     @Test func usr1ReopensTheAccessLog() throws {
         let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
         try server.start()
