@@ -122,6 +122,19 @@ import Testing
         #expect(server.workers.count == 2)
     }
 
+    @Test func aNewGenerationThatNeverGetsReadyIsAbandoned() throws {
+        let server = try start()
+        let before = Set(server.workers)
+        // A FIFO as access log: a new worker blocks opening it and never reports ready.
+        let fifo = server.folder.appendingPathComponent("fifo.log").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        try server.rewriteConfig(Self.config().replacingOccurrences(of: "{DIR}/access.log", with: fifo))
+        server.signal(SIGHUP)
+        try waitUntil("the reload is abandoned", timeout: 20) { server.errorLog.contains("reload failed: generation 2 was not ready") }
+        try waitUntil("only the old workers remain", timeout: 5) { Set(server.workers) == before }
+        #expect(try server.get("/a.txt").status == 200)
+    }
+
     @Test func reloadMovesToANewPort() throws {
         let server = try start()
         let newPort = try TestServer.freePortForTests()
