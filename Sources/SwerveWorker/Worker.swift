@@ -40,7 +40,9 @@ public enum Worker {
         let eventLoop = group.next()
         let dates = DateCache()
         let cache = FileCache()
-        let sites = config.vhosts.map { makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates) }
+        let sites = config.vhosts.map {
+            makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop, logger: logger)
+        }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
                                    threadPool: threadPool, eventLoop: eventLoop, dates: dates)
 
@@ -75,7 +77,7 @@ public enum Worker {
     }
 
     static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool,
-                         cache: FileCache, dates: DateCache) -> Site {
+                         cache: FileCache, dates: DateCache, eventLoop: EventLoop, logger: Logger) -> Site {
         let maxBody = config.server.limits.maxBodySize
         let responders: [(prefix: String, value: any Responder)] = vhost.routes.map { route in
             switch route.kind {
@@ -84,7 +86,9 @@ public enum Worker {
                                                     threadPool: threadPool, cache: cache, dates: dates,
                                                     maxBodySize: maxBody))
             case .upload(let upload):
-                return (route.path, UnavailableResponder(maxBodySize: upload.maxSize))
+                let context = UploadResponder.Context(pool: threadPool, eventLoop: eventLoop, dates: dates, logger: logger,
+                                                      realDir: FileSystem.realPath(upload.dir) ?? upload.dir)
+                return (route.path, UploadResponder(route: upload, context: context))
             case .script:
                 return (route.path, UnavailableResponder(maxBodySize: maxBody))
             }

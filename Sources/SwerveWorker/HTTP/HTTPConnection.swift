@@ -319,6 +319,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
+    func setReading(_ enabled: Bool) {
+        guard let channel = context?.channel else { return }
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: enabled)
+        if enabled { channel.read() }
+    }
+
     /// The head went out but the response cannot be completed: close, so the
     /// client sees a truncated response rather than a wrong one.
     func abortResponse(_ exchange: Exchange) {

@@ -83,6 +83,16 @@ public final class ResponseWriter {
         send(status, headers: headers, body: page.body)
     }
 
+    /// Stops reading the request body until `resumeReading` (a responder
+    /// whose disk is slower than the client applies backpressure this way).
+    public func pauseReading() {
+        connection?.setReading(false)
+    }
+
+    public func resumeReading() {
+        connection?.setReading(true)
+    }
+
     /// The response must end the connection (e.g. the body was not read).
     public func closeAfterResponse() {
         exchange.keepAlive = false

@@ -1,0 +1,125 @@
+import Foundation
+
+/// A stored file's name, derived from what the client sent but never trusted:
+/// only the last path component, no leading dots, no control, separator or
+/// bidi-override characters, Unicode kept (NFC), length capped, extension
+/// lowercased, `upload` when nothing is left. Pure, for unit tests.
+public enum SafeFileName {
+    /// Bytes of UTF-8 a stored name may take (ext4 allows 255; room is left for "-NNN" and ".json").
+    public static let maxBytes = 200
+
+    public static func make(from clientName: String?) -> String {
+        guard let clientName else { return "upload" }
+        // The last component, whichever separator the client's OS uses.
+        let last = clientName.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        var scalars = String.UnicodeScalarView()
+        for scalar in last.precomposedStringWithCanonicalMapping.unicodeScalars where isAllowed(scalar) {
+            scalars.append(scalar)
+        }
+        var name = String(scalars).trimmingCharacters(in: .whitespaces)
+        while name.hasPrefix(".") { name.removeFirst() }
+        name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { return "upload" }
+        var (stem, ext) = split(name)
+        ext = ext.lowercased()
+        if stem.isEmpty { stem = "upload" }
+        return capped(stem, ext: ext)
+    }
+
+    /// "photo.JPG" → ("photo", "JPG"); "archive" → ("archive", "").
+    static func split(_ name: String) -> (stem: String, ext: String) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
+        return (String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+
+    /// Joins stem and extension, shortening the stem (whole characters) to fit `maxBytes`.
+    static func capped(_ stem: String, ext: String, suffix: String = "") -> String {
+        let tail = suffix + (ext.isEmpty ? "" : "." + ext)
+        var stem = stem
+        while stem.utf8.count + tail.utf8.count > maxBytes && !stem.isEmpty { stem.removeLast() }
+        if stem.isEmpty { stem = "upload" }
+        return stem + tail
+    }
+
+    /// "photo.jpg", 2 → "photo-2.jpg": the name tried after a collision.
+    public static func numbered(_ name: String, _ number: Int) -> String {
+        guard number > 0 else { return name }
+        let (stem, ext) = split(name)
+        return capped(stem, ext: ext, suffix: "-\(number)")
+    }
+
+    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F: return false  // C0 and C1 controls, NUL included
+        case 0x2F, 0x5C, 0x3A: return false  // "/", "\", ":" (separators on some systems)
+        case 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return false  // zero-width, bidi overrides
+        default: break
+        }
+        return scalar.properties.generalCategory != .unassigned && scalar.properties.generalCategory != .surrogate
+            && scalar.properties.generalCategory != .privateUse
+    }
+}
+
+/// `Content-Disposition: form-data; name="photo"; filename="a.jpg"` of one part
+/// (RFC 7578): parameters split outside quotes, quoted strings unescaped,
+/// `filename*=UTF-8''…` (RFC 5987) preferred when present.
+public struct PartDisposition: Equatable, Sendable {
+    public var name: String?
+    public var filename: String?
+
+    public init(name: String? = nil, filename: String? = nil) {
+        self.name = name
+        self.filename = filename
+    }
+
+    public init?(header: String) {
+        var parameters: [String: String] = [:]
+        var parts = Self.splitParameters(header)
+        guard let type = parts.first?.trimmingCharacters(in: .whitespaces).lowercased(), type == "form-data" else { return nil }
+        parts.removeFirst()
+        for part in parts {
+            guard let equals = part.firstIndex(of: "=") else { continue }
+            let key = part[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            let raw = part[part.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            parameters[key] = Self.unquote(raw)
+        }
+        name = parameters["name"]
+        filename = parameters["filename*"].flatMap(Self.decodeExtended) ?? parameters["filename"]
+    }
+
+    private static func splitParameters(_ header: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var quoted = false, escaped = false
+        for character in header {
+            if escaped { current.append(character); escaped = false; continue }
+            if character == "\\" && quoted { current.append(character); escaped = true; continue }
+            if character == "\"" { quoted.toggle() }
+            if character == ";" && !quoted {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        parts.append(current)
+        return parts
+    }
+
+    private static func unquote(_ value: String) -> String {
+        guard value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") else { return value }
+        var result = ""
+        var escaped = false
+        for character in value.dropFirst().dropLast() {
+            if escaped { result.append(character); escaped = false } else if character == "\\" { escaped = true } else { result.append(character) }
+        }
+        return result
+    }
+
+    /// `UTF-8''na%C3%AFve.txt` → "naïve.txt".
+    private static func decodeExtended(_ value: String) -> String? {
+        let pieces = value.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+        guard pieces.count == 3, pieces[0].lowercased() == "utf-8" else { return nil }
+        return pieces[2].removingPercentEncoding
+    }
+}

@@ -1,0 +1,62 @@
+/// The little JSON uploads write (sidecars, the 201 answer): strings escaped
+/// per RFC 8259, keys in a fixed order so files diff cleanly.
+enum JSON {
+    indirect enum Value {
+        case string(String)
+        case int(Int)
+        case null
+        case object([(String, Value)])
+        case array([Value])
+    }
+
+    static func encode(_ value: Value) -> String {
+        var out = ""
+        write(value, to: &out)
+        return out
+    }
+
+    private static func write(_ value: Value, to out: inout String) {
+        switch value {
+        case .string(let text): quote(text, to: &out)
+        case .int(let number): out += String(number)
+        case .null: out += "null"
+        case .array(let items):
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                write(item, to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (index, (key, item)) in members.enumerated() {
+                if index > 0 { out += "," }
+                quote(key, to: &out)
+                out += ":"
+                write(item, to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func quote(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || (0x2028...0x2029).contains(scalar.value) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}
