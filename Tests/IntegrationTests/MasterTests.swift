@@ -63,7 +63,7 @@ import Testing
             return now.count == 2 && !now.contains(victim)
         }
         #expect(try server.get("/a.txt").status == 200)
-        try waitUntil("the death is logged", timeout: 3) { server.errorLog.contains("worker \(victim) of generation 1 died unexpectedly (signal KILL)") }
+        try waitUntil("the death is logged", timeout: 10) { server.errorLog.contains("worker \(victim) of generation 1 died unexpectedly (signal KILL)") }
     }
 
     @Test func workersThatDieAtStartAreReplacedWithBackoff() throws {
@@ -131,7 +131,7 @@ import Testing
         try server.rewriteConfig(Self.config().replacingOccurrences(of: "{DIR}/access.log", with: fifo))
         server.signal(SIGHUP)
         try waitUntil("the reload is abandoned", timeout: 20) { server.errorLog.contains("reload failed: generation 2 was not ready") }
-        try waitUntil("only the old workers remain", timeout: 5) { Set(server.workers) == before }
+        try waitUntil("only the old workers remain", timeout: 15) { Set(server.workers) == before }
         #expect(try server.get("/a.txt").status == 200)
     }
 
@@ -202,7 +202,7 @@ import Testing
         // Read a little: the response is under way and stalls on our window.
         var received = try connection.readSome()
         server.signal(SIGQUIT)
-        try waitUntil("the worker drains while the response is in flight", timeout: 5) { server.errorLog.contains("worker draining") }
+        try waitUntil("the worker drains while the response is in flight", timeout: 15) { server.errorLog.contains("worker draining") }
         received += try connection.readToEnd().count
         #expect(received >= 8 << 20)
         try waitUntil("the master exits", timeout: 10) { server.process?.isRunning == false }
@@ -222,14 +222,14 @@ import Testing
     @Test func ttinAndTtouChangeTheWorkerCount() throws {
         let server = try start()
         server.signal(SIGTTIN)
-        try waitUntil("3 workers", timeout: 5) { server.workers.count == 3 }
+        try waitUntil("3 workers", timeout: 15) { server.workers.count == 3 }
         // One at a time: the kernel merges a signal sent while the same one is pending.
         server.signal(SIGTTOU)
-        try waitUntil("2 workers", timeout: 5) { server.workers.count == 2 }
+        try waitUntil("2 workers", timeout: 15) { server.workers.count == 2 }
         server.signal(SIGTTOU)
-        try waitUntil("1 worker", timeout: 5) { server.workers.count == 1 }
+        try waitUntil("1 worker", timeout: 15) { server.workers.count == 1 }
         server.signal(SIGTTOU)  // never below one
-        try waitUntil("the last TTOU is refused", timeout: 5) { server.errorLog.contains("TTOU ignored") }
+        try waitUntil("the last TTOU is refused", timeout: 15) { server.errorLog.contains("TTOU ignored") }
         #expect(server.workers.count == 1)
         #expect(try server.get("/a.txt").status == 200)
     }
@@ -260,7 +260,7 @@ import Testing
         let uids = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().compactMap { uid_t($0) }
         #expect(uids == [nobody, nobody, nobody, nobody])
         #expect(try server.get("/a.txt").status == 200)  // it still writes the access log it opened as root
-        try waitUntil("the access log is written", timeout: 5) { server.accessLog.contains("GET /a.txt") }
+        try waitUntil("the access log is written", timeout: 15) { server.accessLog.contains("GET /a.txt") }
     }
 
     @Test func aHungWorkerIsKilledAndReplaced() throws {
@@ -357,6 +357,7 @@ final class Atomic<Value>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func set(_ value: Value) { lock.withLock { stored = value } }
+    func lockedUpdate(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }
 
 extension Atomic where Value == Int {

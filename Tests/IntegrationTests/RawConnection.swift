@@ -9,7 +9,7 @@ final class RawConnection {
     private var buffer: [UInt8] = []
     private(set) var sawEOF = false
 
-    init(port: Int, readTimeout: TimeInterval = 5) throws {
+    init(port: Int, readTimeout: TimeInterval = 15) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

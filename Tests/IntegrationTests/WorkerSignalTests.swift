@@ -21,23 +21,23 @@ import Testing
         let log = server.folder.appendingPathComponent("error.log")
         try FileManager.default.moveItem(at: log, to: server.folder.appendingPathComponent("error.log.1"))
         server.signal(SIGUSR1)
-        try waitUntil("the master writes to a new error.log", timeout: 5) { server.errorLog.contains("USR1: logs reopened") }
+        try waitUntil("the master writes to a new error.log", timeout: 15) { server.errorLog.contains("USR1: logs reopened") }
         let worker = try #require(server.workers.first)
-        try waitUntil("the worker writes to the new file too", timeout: 5) { server.errorLog.contains("[\(worker)] worker reopened its logs") }
+        try waitUntil("the worker writes to the new file too", timeout: 15) { server.errorLog.contains("[\(worker)] worker reopened its logs") }
     }
 
     @Test func usr1ReopensTheAccessLog() throws {
         let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
         try server.start()
         #expect(try server.get("/a.txt?before").status == 200)
-        try waitUntil("the first line is flushed", timeout: 5) { server.accessLog.contains("?before") }
+        try waitUntil("the first line is flushed", timeout: 15) { server.accessLog.contains("?before") }
         let log = server.folder.appendingPathComponent("access.log")
         let rotated = server.folder.appendingPathComponent("access.log.1")
         try FileManager.default.moveItem(at: log, to: rotated)
         server.signal(SIGUSR1)
-        try waitUntil("a new access.log is opened", timeout: 5) { FileManager.default.fileExists(atPath: log.path) }
+        try waitUntil("a new access.log is opened", timeout: 15) { FileManager.default.fileExists(atPath: log.path) }
         #expect(try server.get("/a.txt?after").status == 200)
-        try waitUntil("the second line lands in the new file", timeout: 5) { server.accessLog.contains("?after") }
+        try waitUntil("the second line lands in the new file", timeout: 15) { server.accessLog.contains("?after") }
         let old = try String(contentsOf: rotated, encoding: .utf8)
         #expect(old.contains("?before") && !old.contains("?after"))
     }

@@ -12,18 +12,35 @@ public enum SafeFileName {
         guard let clientName else { return "upload" }
         // The last component, whichever separator the client's OS uses.
         let last = clientName.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        var scalars = String.UnicodeScalarView()
-        for scalar in last.precomposedStringWithCanonicalMapping.unicodeScalars where isAllowed(scalar) {
-            scalars.append(scalar)
+        var scalars = Array(last.precomposedStringWithCanonicalMapping.unicodeScalars.filter(isAllowed))
+        // Per scalar, so that a dot hidden under a combining mark still counts,
+        // and repeatedly, so that ". .htaccess" loses every leading dot.
+        while let first = scalars.first, first == "." || first.properties.isWhitespace || isMark(first) {
+            scalars.removeFirst()
         }
-        var name = String(scalars).trimmingCharacters(in: .whitespaces)
-        while name.hasPrefix(".") { name.removeFirst() }
-        name = name.trimmingCharacters(in: .whitespaces)
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        let name = String(view)
         guard !name.isEmpty else { return "upload" }
         var (stem, ext) = split(name)
+        if ext.utf8.count > maxExtensionBytes {
+            // Not an extension anyone relies on: part of the name, shortened like the rest.
+            (stem, ext) = (name, "")
+        }
         ext = ext.lowercased()
         if stem.isEmpty { stem = "upload" }
         return capped(stem, ext: ext)
+    }
+
+    /// Longer "extensions" are treated as part of the name.
+    static let maxExtensionBytes = 16
+
+    private static func isMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
     }
 
     /// "photo.JPG" → ("photo", "JPG"); "archive" → ("archive", "").
@@ -87,20 +104,22 @@ public struct PartDisposition: Equatable, Sendable {
         filename = parameters["filename*"].flatMap(Self.decodeExtended) ?? parameters["filename"]
     }
 
+    /// Splits on ";" outside quotes. Inside quotes only `\"` is an escape:
+    /// browsers send backslashes raw (a Windows path stays a Windows path).
     private static func splitParameters(_ header: String) -> [String] {
         var parts: [String] = []
         var current = ""
-        var quoted = false, escaped = false
+        var quoted = false
+        var previous: Character?
         for character in header {
-            if escaped { current.append(character); escaped = false; continue }
-            if character == "\\" && quoted { current.append(character); escaped = true; continue }
-            if character == "\"" { quoted.toggle() }
+            if character == "\"" && !(quoted && previous == "\\") { quoted.toggle() }
             if character == ";" && !quoted {
                 parts.append(current)
                 current = ""
             } else {
                 current.append(character)
             }
+            previous = character
         }
         parts.append(current)
         return parts
@@ -109,10 +128,15 @@ public struct PartDisposition: Equatable, Sendable {
     private static func unquote(_ value: String) -> String {
         guard value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") else { return value }
         var result = ""
-        var escaped = false
+        var pendingBackslash = false
         for character in value.dropFirst().dropLast() {
-            if escaped { result.append(character); escaped = false } else if character == "\\" { escaped = true } else { result.append(character) }
+            if pendingBackslash {
+                if character != "\"" { result.append("\\") }
+                pendingBackslash = false
+            }
+            if character == "\\" { pendingBackslash = true } else { result.append(character) }
         }
+        if pendingBackslash { result.append("\\") }
         return result
     }
 
