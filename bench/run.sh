@@ -24,7 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 make -s deps >/dev/null
 # Static Swift runtime: only the pages used are mapped, ~3 MiB less RSS per worker.
-swift build -c release --static-swift-stdlib --scratch-path .build-bench >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-bench >/dev/null 2>&1
 SWERVE=.build-bench/release/swerve
 
 work=$(mktemp -d /tmp/swerve-bench.XXXXXX)
@@ -46,6 +46,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 swerve_port=$(free_port)
 nginx_port=$(free_port)
 
+mkdir -p "$work/uploads"
 cat > "$work/swerve.yaml" <<YAML
 server:
   workers: $WORKERS
@@ -56,6 +57,14 @@ vhosts:
   - names: [localhost]
     listen: ["127.0.0.1:$swerve_port"]
     root: $work/root
+    routes:
+      - path: /upload
+        type: upload
+        dir: $work/uploads
+        max_size: 64MiB
+        metadata: false
+      - path: /
+        type: static
 YAML
 
 cat > "$work/nginx.conf" <<CONF
@@ -128,5 +137,21 @@ echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d'
 printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" scenario "swerve r/s" "nginx r/s" ratio "s p99ms" "n p99ms" "s MiB/s" "n MiB/s" ratio
 scenario "1 KiB, keep-alive, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
 scenario "64 MiB, keep-alive, 4c" /64m.bin 4
+
+# Uploads (swerve only: nginx has no route that stores multipart files).
+# 32 MiB bodies, 4 clients; MB/s written (fsynced) and the worker's peak RSS.
+upload_seconds=$(( DURATION < 5 ? DURATION : 5 ))
+peak=0
+( while sleep 0.2; do awk '/VmRSS/ {print $2}' "/proc/$swerve_worker/status" 2>/dev/null; done ) > "$work/rss.txt" &
+sampler=$!
+SIZE_MIB=32 "${client_cpu[@]}" wrk -t1 -c4 -d"${upload_seconds}s" -s bench/upload.lua \
+    "http://127.0.0.1:$swerve_port/upload" >/dev/null
+kill "$sampler" 2>/dev/null || true
+peak=$(sort -n "$work/rss.txt" | tail -1)
+stored=$(find "$work/uploads" -type f | wc -l)
+rm -rf "$work/uploads"/*
+printf "%-28s %10s files in %ss = %s MB/s written; worker RSS %s -> peak %s MiB\n" "upload 32 MiB, 4c" "$stored" \
+    "$upload_seconds" "$(awk -v n="$stored" -v s="$upload_seconds" 'BEGIN { printf "%.0f", n * 32 * 1.048576 / s }')" \
+    "$((swerve_rss / 1024))" "$(( ${peak:-0} / 1024 ))"
 echo
 echo "idle RSS: swerve worker $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB); swerve master $((master_rss / 1024)) MiB"

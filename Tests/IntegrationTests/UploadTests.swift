@@ -259,6 +259,24 @@ import Testing
         #expect(response.body == script)
     }
 
+    @Test func formFieldsOver64KiBAre413() throws {
+        let server = try start()
+        let big = [UInt8](repeating: UInt8(ascii: "a"), count: 70_000)
+        #expect(try post(server, Self.multipart([("file", "f.bin", "application/octet-stream", Self.bytes(100)), ("notes", nil, "", big)])).status == 413)
+        try waitUntil("temporary files are removed", timeout: 15) { self.stored(server).isEmpty }
+    }
+
+    @Test func urlIsNullWhenTheFolderIsNotServed() throws {
+        let server = try TestServer(config: Self.config().replacingOccurrences(of: "dir: {ROOT}/uploads", with: "dir: {DIR}/private"),
+                                    files: ["index.html": Data()])
+        try FileManager.default.createDirectory(at: server.folder.appendingPathComponent("private"), withIntermediateDirectories: true)
+        try server.start()
+        let response = try post(server, Self.multipart([("file", "p.bin", "application/octet-stream", Self.bytes(10))]))
+        #expect(response.status == 201)
+        let files = try #require(try json(response)["files"] as? [[String: Any]])
+        #expect(files.first?["url"] is NSNull)
+    }
+
     @Test func aLargeUploadStreamsWithinBoundedMemory() throws {
         let server = try start("        max_size: 2GiB")
         let worker = try #require(server.workers.first)
