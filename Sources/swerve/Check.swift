@@ -10,12 +10,17 @@ struct Check: ParsableCommand {
     @OptionGroup var config: ConfigOption
 
     func run() throws {
-        let path = config.resolvedPath
-        let outcome = ConfigLoader.load(path: path)
-        report(outcome.diagnostics)
-        guard let loaded = outcome.config else { throw ExitCode(1) }
-        print("\(path): ok — \(loaded.summary)")
+        let loaded = try loadValidConfig(config.resolvedPath)
+        print("\(config.resolvedPath): ok — \(loaded.summary)")
     }
+}
+
+/// Loads the config, printing every diagnostic; exit status 1 when it has errors.
+func loadValidConfig(_ path: String) throws -> Config {
+    let outcome = ConfigLoader.load(path: path)
+    report(outcome.diagnostics)
+    guard let loaded = outcome.config else { throw ExitCode(1) }
+    return loaded
 }
 
 /// Prints diagnostics to stderr in file order, at most `limit` of them (a

@@ -14,9 +14,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let path = config.resolvedPath
-        let outcome = ConfigLoader.load(path: path)
-        report(outcome.diagnostics)
-        guard let loaded = outcome.config else { throw ExitCode(1) }
+        let loaded = try loadValidConfig(path)
         let logger: Logger
         let errorLog: LogFile
         do {
