@@ -36,8 +36,11 @@ check: build
 run: check
 	$(BIN) serve -c $(CONFIG)
 
-test: build
-	$(SWIFT) test $(SWIFTFLAGS)
+# Build the tests with the same flags, then run without building again
+# (letting `swift test` build would compile the dependencies a second time).
+test: deps
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build
 
 clean:
 	rm -rf .build

@@ -42,35 +42,50 @@ final class UploadFile {
         }.nonisolated()
     }
 
+    /// The hash travels to the pool thread and back; the write chain makes
+    /// sure only one thread holds it at a time.
+    private struct HashState: @unchecked Sendable {
+        var hasher: SHA256
+    }
+
     private struct TemporaryFile: Sendable {
         var name: String
         var fd: Int32
     }
 
     /// Queues bytes for writing; `written` runs on the event loop after each write.
+    /// The SHA-256 is updated in the pool thread with the write, off the event
+    /// loop; the chain keeps both in order.
     func append(_ buffer: ByteBuffer, written: @escaping () -> Void) {
         let offset = size
         size += buffer.readableBytes
         queuedBytes += buffer.readableBytes
-        buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
         tail = tail.assumeIsolated().flatMap { [self] () -> EventLoopFuture<Void> in
-            let fd = self.fd ?? -1
-            return self.pool.runIfActive(eventLoop: self.eventLoop) {
-                try buffer.withUnsafeReadableBytes { bytes throws in try UploadStore.write(fd, bytes, at: offset) }
-            }
+            let (fd, state) = (self.fd ?? -1, HashState(hasher: self.hasher))
+            return self.pool.runIfActive(eventLoop: self.eventLoop) { () throws -> HashState in
+                var state = state
+                try buffer.withUnsafeReadableBytes { bytes throws in
+                    state.hasher.update(bufferPointer: bytes)
+                    try UploadStore.write(fd, bytes, at: offset)
+                }
+                return state
+            }.assumeIsolated().map { [self] state in
+                self.hasher = state.hasher
+            }.nonisolated()
         }.map { [self] in
             self.queuedBytes -= buffer.readableBytes
             written()
         }.nonisolated()
     }
 
-    /// The part is complete: the digest is final, and an fsync follows the last write.
+    /// The part is complete: after the last write the digest is final and an fsync follows.
     private(set) var completed: EventLoopFuture<Void>?
 
     func complete() {
         guard completed == nil else { return }
-        digest = hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
         tail = tail.assumeIsolated().flatMap { [self] () -> EventLoopFuture<Void> in
+            // Every write (and hash update) is done: the digest is final.
+            self.digest = self.hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
             let fd = self.fd ?? -1
             return self.pool.runIfActive(eventLoop: self.eventLoop) { try UploadStore.sync(fd) }
         }.nonisolated()

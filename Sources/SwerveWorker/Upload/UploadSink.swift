@@ -172,10 +172,11 @@ final class UploadSink: RequestBodySink {
         let metadata = route.metadata
         var chain = response.eventLoop.makeSucceededVoidFuture()
         for file in files {
-            let sidecar = metadata ? Self.sidecar(for: FileFacts(file), uploadedAt: uploadedAt, fields: SendableJSON(fieldsJSON)) : nil
             let completed = file.completed ?? response.eventLoop.makeSucceededVoidFuture()
             chain = chain.assumeIsolated().flatMap { completed }.flatMap { () -> EventLoopFuture<Void> in
-                file.publish(sidecar: sidecar).map { _ in () }
+                // Built once the file is complete: its digest is final only then.
+                let sidecar = metadata ? Self.sidecar(for: FileFacts(file), uploadedAt: uploadedAt, fields: SendableJSON(fieldsJSON)) : nil
+                return file.publish(sidecar: sidecar).map { _ in () }
             }.nonisolated()
         }
         let dir = route.dir
