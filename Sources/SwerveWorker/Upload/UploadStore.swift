@@ -38,15 +38,16 @@ enum UploadStore {
     }
 
     static func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int) throws(Failure) {
-        var done = 0
-        while done < bytes.count {
-            let count = bytes[done...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset + done)) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(call: "write", code: errno)
+        // Array's withUnsafeBytes only rethrows untyped errors: carry ours out by value.
+        let failure: Failure? = bytes.withUnsafeBytes { raw in
+            do throws(Failure) {
+                try write(fd, raw, at: offset)
+                return nil
+            } catch {
+                return error
             }
-            done += count
         }
+        if let failure { throw failure }
     }
 
     static func sync(_ fd: Int32) throws(Failure) {
