@@ -35,15 +35,6 @@ public final class ResponseWriter {
         connection.writeBody(exchange, .byteBuffer(buffer), flush: false, promise: nil)
     }
 
-    /// Writes and flushes a body part; the future completes when it reached
-    /// the socket (streaming producers wait on it: backpressure).
-    public func streamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        guard !isFinished, let connection else { return eventLoop.makeSucceededVoidFuture() }
-        let promise = eventLoop.makePromise(of: Void.self)
-        connection.writeBody(exchange, .byteBuffer(buffer), flush: true, promise: promise)
-        return promise.futureResult
-    }
-
     /// Sends a file region with sendfile; `handle` is closed when it is written or fails.
     public func sendFile(_ region: FileRegion, handle: NIOFileHandle) {
         guard !isFinished, let connection else {
