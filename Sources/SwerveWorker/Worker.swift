@@ -34,8 +34,9 @@ public enum Worker {
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
         defer {
-            try? threadPool.syncShutdownGracefully()
+            // The loop first: no request may reach a thread pool that is gone.
             try? group.syncShutdownGracefully()
+            try? threadPool.syncShutdownGracefully()
         }
         let eventLoop = group.next()
         let dates = DateCache()

@@ -87,7 +87,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         remoteAddress = context.channel.remoteAddress
         localAddress = context.channel.localAddress
-        worker.connectionOpened()
         worker.track(self)
         // A fresh connection gets `timeouts.header` for its first request, as nginx.
         schedule(.header, after: worker.timeouts.header)
@@ -107,7 +106,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
         phase = .closing
         worker.untrack(self)
-        worker.connectionClosed()
         context.fireChannelInactive()
     }
 

@@ -7,6 +7,10 @@ import SwerveConfig
 /// `max_header_size` as its limit → pipelining assistance → `HTTPConnection`.
 enum ServerPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
+        // Counted from accept to close, not from channelActive: a drain must not
+        // finish while an accepted connection has yet to become active.
+        worker.connectionOpened()
+        channel.closeFuture.whenComplete { _ in worker.connectionClosed() }
         let pipeline = channel.pipeline.syncOperations
         let connection = HTTPConnection(worker: worker, listener: listener)
         try pipeline.addHandler(RequestByteObserver(connection: connection))
