@@ -29,8 +29,10 @@ let package = Package(
         .target(
             name: "SwerveWorker",
             dependencies: [
+                "CSwerveShims",
                 "SwerveConfig",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,2 +1,20 @@
-// The shims are inline functions in include/CSwerveShims.h; a C target needs one source file.
+// Most shims are inline functions in include/CSwerveShims.h. pipe2 and the
+// posix_spawn extensions are declared by <spawn.h> only under _GNU_SOURCE, which the
+// Swift Glibc module is not built with: they are wrapped here.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
 #include "CSwerveShims.h"
+
+int swerve_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int swerve_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}

@@ -41,8 +41,10 @@ public enum Worker {
         let eventLoop = group.next()
         let dates = DateCache()
         let cache = FileCache()
+        let reaper = ChildReaper(eventLoop: eventLoop)
         let sites = config.vhosts.map {
-            makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop, logger: logger)
+            makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop,
+                     reaper: reaper, logger: logger)
         }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
                                    threadPool: threadPool, eventLoop: eventLoop, dates: dates)
@@ -60,7 +62,8 @@ public enum Worker {
             channels.append(channel)
         }
         let listening = channels
-        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, errorLog: errorLog, heartbeat: heartbeat)
+        let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, reaper: reaper, errorLog: errorLog,
+                                        heartbeat: heartbeat)
         try eventLoop.submit { worker.serverChannels = listening; lifecycle.start() }.wait()
         let signals = lifecycle.installSignalHandlers()
         defer { signals.forEach { $0.cancel() } }
@@ -78,7 +81,8 @@ public enum Worker {
     }
 
     static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool,
-                         cache: FileCache, dates: DateCache, eventLoop: EventLoop, logger: Logger) -> Site {
+                         cache: FileCache, dates: DateCache, eventLoop: EventLoop, reaper: ChildReaper,
+                         logger: Logger) -> Site {
         let maxBody = config.server.limits.maxBodySize
         let responders: [(prefix: String, value: any Responder)] = vhost.routes.map { route in
             switch route.kind {
@@ -90,8 +94,19 @@ public enum Worker {
                 let context = UploadResponder.Context(pool: threadPool, eventLoop: eventLoop, dates: dates, logger: logger,
                                                       realDir: FileSystem.realPath(upload.dir) ?? upload.dir)
                 return (route.path, UploadResponder(route: upload, context: context))
-            case .script:
-                return (route.path, UnavailableResponder(maxBodySize: maxBody))
+            case .script(let script):
+                let prefix = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path
+                let realDir = FileSystem.realPath(script.dir) ?? script.dir
+                let files = StaticResponder(options: StaticRoute(), mimeTypes: config.mimeTypes, index: vhost.index,
+                                            threadPool: threadPool, cache: cache, dates: dates, maxBodySize: maxBody,
+                                            mount: .init(prefix: prefix, dir: script.dir, realDir: realDir))
+                let searchPath = script.env["PATH"] ?? CGIEnvironment.defaultPath
+                let locator = ScriptLocator(prefix: prefix, dir: script.dir, realDir: realDir,
+                                            interpreters: script.interpreters, searchPath: searchPath)
+                let context = ScriptResponder.Context(threadPool: threadPool, reaper: reaper, logger: logger,
+                                                      timeout: TimeAmount(config.server.timeouts.script))
+                return (route.path, ScriptResponder(route: script, locator: locator, files: files, context: context,
+                                                    slots: ScriptSlots(limit: script.maxConcurrent), maxBodySize: maxBody))
             }
         }
         return Site(vhost: vhost, realRoot: FileSystem.realPath(vhost.root) ?? vhost.root,

@@ -10,6 +10,7 @@ import NIOHTTP1
 final class WorkerLifecycle: @unchecked Sendable {
     private let worker: WorkerContext
     private let listeners: [Channel]
+    private let reaper: ChildReaper
     private let done: EventLoopPromise<Void>
     private let heartbeat: (@Sendable () -> Void)?
     /// The error log inherited from the master, reopened on USR1 like the access log.
@@ -18,8 +19,10 @@ final class WorkerLifecycle: @unchecked Sendable {
 
     var finished: EventLoopFuture<Void> { done.futureResult }
 
-    init(worker: WorkerContext, listeners: [Channel], errorLog: LogFile?, heartbeat: (@Sendable () -> Void)?) {
+    init(worker: WorkerContext, listeners: [Channel], reaper: ChildReaper, errorLog: LogFile?,
+         heartbeat: (@Sendable () -> Void)?) {
         self.worker = worker
+        self.reaper = reaper
         self.errorLog = errorLog
         self.listeners = listeners
         self.heartbeat = heartbeat
@@ -70,6 +73,8 @@ final class WorkerLifecycle: @unchecked Sendable {
     }
 
     private func stop() {
+        // SPEC §3: a fast stop ends running scripts too (a drain has let them finish).
+        reaper.killAll()
         flushTask?.cancel()
         worker.accessLog?.flush()
         for channel in listeners { channel.close(promise: nil) }

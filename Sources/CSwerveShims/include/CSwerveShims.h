@@ -1,10 +1,12 @@
 #ifndef SWERVE_SHIMS_H
 #define SWERVE_SHIMS_H
 
-// Linux calls the Swift Glibc module does not expose (signalfd) or cannot
-// call (prctl is variadic). Thin wrappers only, no logic.
+// Linux calls the Swift Glibc module does not expose (signalfd, pipe2,
+// glibc's posix_spawn extensions) or cannot call (prctl is variadic). Thin wrappers
+// only, no logic.
 
 #include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -26,5 +28,16 @@ static inline int swerve_read_signal(int fd) {
 static inline int swerve_set_process_name(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
+
+/// pipe2(fds, O_CLOEXEC) (a GNU extension too).
+int swerve_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29): the child's working directory.
+/// Defined in shims.c, which is compiled with _GNU_SOURCE.
+int swerve_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc ≥ 2.34): the child closes
+/// every descriptor from `lowest` up, whatever the parent forgot to mark CLOEXEC.
+int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest);
 
 #endif

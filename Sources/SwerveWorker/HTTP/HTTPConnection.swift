@@ -417,6 +417,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             } else if exchange.responseEnded {
                 phase = .closing
                 context.close(promise: nil)
+            } else {
+                // A response under way (a script streams while it reads) cannot end honestly.
+                abortResponse(exchange)
             }
         default:
             // An idle keep-alive connection, or a fresh one that never sent a byte.

@@ -35,6 +35,21 @@ public final class ResponseWriter {
         connection.writeBody(exchange, .byteBuffer(buffer), flush: false, promise: nil)
     }
 
+    /// Writes and flushes a body part as it is produced (a script's output);
+    /// `written` runs on the loop once it left or failed — the producer's cue
+    /// to send more (backpressure from a slow client).
+    public func streamBody(_ buffer: ByteBuffer, written: @escaping (Bool) -> Void) {
+        guard !isFinished, let connection else {
+            written(false)
+            return
+        }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            if case .success = result { written(true) } else { written(false) }
+        }
+        connection.writeBody(exchange, .byteBuffer(buffer), flush: true, promise: promise)
+    }
+
     /// Sends a file region with sendfile; `handle` is closed when it is written or fails.
     public func sendFile(_ region: FileRegion, handle: NIOFileHandle) {
         guard !isFinished, let connection else {

@@ -46,6 +46,8 @@ public struct Request: Sendable {
     public var routePrefix: String
     public var remoteAddress: SocketAddress?
     public var localAddress: SocketAddress?
+    /// How many internal redirects (a script's local `Location`) led here.
+    public var internalRedirects = 0
 
     public var method: HTTPMethod { head.method }
 }

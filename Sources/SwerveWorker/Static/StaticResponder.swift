@@ -14,6 +14,17 @@ struct StaticResponder: Responder {
     let cache: FileCache
     let dates: DateCache
     let maxBodySize: Int
+    /// Serves a folder other than the vhost's root (a script route's `dir`):
+    /// the route prefix maps to `dir`. Nil: request paths map to the root.
+    var mount: Mount? = nil
+
+    struct Mount: Sendable {
+        /// The route path without its trailing "/".
+        var prefix: String
+        var dir: String
+        /// `dir` with symlinks resolved: files must resolve below it.
+        var realDir: String
+    }
 
     /// Files up to this size are read into memory and cached for a second.
     static let smallFileLimit = 64 * 1024
@@ -35,7 +46,7 @@ struct StaticResponder: Responder {
             if AcceptEncoding.accepts(accept, "br") { encodings.append(("br", ".br")) }
             if AcceptEncoding.accepts(accept, "gzip") { encodings.append(("gzip", ".gz")) }
         }
-        let filePath = request.site.vhost.root + path
+        let filePath = mount.map { $0.dir + path.dropFirst($0.prefix.count) } ?? request.site.vhost.root + path
         let wantsDirectory = path.hasSuffix("/")
         let key = FileCache.Key(path: filePath, wantsDirectory: wantsDirectory,
                                 encodings: encodings.map(\.0).joined(separator: ","))
@@ -43,7 +54,7 @@ struct StaticResponder: Responder {
             answer(cached, request: request, response: response)
             return DiscardingBodySink.shared
         }
-        var lookup = FileLookup(realRoot: request.site.realRoot, mimeTypes: mimeTypes, index: index,
+        var lookup = FileLookup(realRoot: mount?.realDir ?? request.site.realRoot, mimeTypes: mimeTypes, index: index,
                                 autoindex: options.autoindex, encodings: encodings)
         lookup.smallFileLimit = Self.smallFileLimit
         threadPool.runIfActive(eventLoop: response.eventLoop) { [lookup] in

@@ -1,0 +1,427 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SwerveConfig
+
+/// One script run answering one request: the request body streams to the
+/// script's stdin, its stdout becomes the response as it is written, its
+/// stderr becomes error-log lines, and the run ends the script's process
+/// group when it overruns `timeouts.script` or the client goes away.
+///
+/// Event loop only (the pipes are NIO channels on the connection's loop),
+/// hence `@unchecked Sendable`: NIO's channel initialisers want Sendable.
+final class CGIRun: RequestBodySink, @unchecked Sendable {
+    struct Settings {
+        var output: ScriptRoute.Output
+        /// For `output: body`, and for a CGI block without Content-Type.
+        var contentType: String?
+        var timeout: TimeAmount
+        var logger: Logger
+    }
+
+    /// Above this many bytes queued towards the client (or the script's stdin)
+    /// the producer is paused; below `lowWater` it resumes.
+    static let highWater = 256 * 1024
+    static let lowWater = 64 * 1024
+    /// SIGTERM first; the group gets SIGKILL this much later.
+    static let killGrace = TimeAmount.seconds(2)
+    /// A stderr line longer than this is logged in pieces.
+    static let maxLogLine = 4096
+
+    private let scriptName: String
+    private let settings: Settings
+    private let response: ResponseWriter
+    private let eventLoop: EventLoop
+    /// Hands a local `Location` to the router (RFC 3875 §6.2.2).
+    private let redirect: (String) -> Void
+    /// Releases the route's concurrency slot, once.
+    private var release: (() -> Void)?
+
+    private var pid: pid_t = 0
+    private var stdin: Channel?
+    private var stdout: Channel?
+    private var stderr: Channel?
+    private var exitStatus: ChildReaper.ExitStatus?
+    private var stdoutClosed = false
+    private var terminated = false
+    private var timer: Scheduled<Void>?
+
+    // Request body → stdin.
+    private var pendingInput: [ByteBuffer] = []
+    private var inputQueued = 0
+    private var inputEnded = false
+    /// The script closed its stdin (or died): the rest of the body is dropped.
+    private var inputClosed = false
+    private var readingPaused = false
+
+    // stdout → response.
+    private var parser: CGIHeaderParser?
+    /// Bytes the script's Content-Length still allows.
+    private var remaining: Int?
+    private var outputQueued = 0
+    private var outputPaused = false
+    /// The response is no longer this run's: sent in full, failed, timed out or redirected.
+    private var ignoreOutput = false
+
+    // stderr → error log.
+    private var stderrLine: [UInt8] = []
+
+    init(scriptName: String, settings: Settings, response: ResponseWriter,
+         redirect: @escaping (String) -> Void, release: @escaping () -> Void) {
+        self.scriptName = scriptName
+        self.settings = settings
+        self.response = response
+        self.eventLoop = response.eventLoop
+        self.redirect = redirect
+        self.release = release
+        if settings.output == .cgi { parser = CGIHeaderParser() }
+    }
+
+    /// Takes over a process just spawned: watches its exit, starts the
+    /// timeout, and attaches its pipes to the event loop.
+    func start(_ process: CGIProcess, reaper: ChildReaper) {
+        pid = process.pid
+        reaper.watch(pid) { [self] status in exited(status) }
+        timer = eventLoop.assumeIsolated().scheduleTask(in: settings.timeout) { [self] in timedOut() }
+
+        attach(input: process.stdout, handler: OutputHandler(run: self, stream: .stdout)) { [self] channel in
+            stdout = channel
+            if terminated { channel.close(promise: nil) }
+        }
+        attach(input: process.stderr, handler: OutputHandler(run: self, stream: .stderr)) { [self] channel in
+            stderr = channel
+        }
+        NIOPipeBootstrap(group: eventLoop).takingOwnershipOfDescriptor(output: process.stdin)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    stdin = channel
+                    if terminated || inputClosed {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    let pending = pendingInput
+                    pendingInput = []
+                    for part in pending { writeInput(part, queued: true) }
+                    closeInputIfDone()
+                case .failure:
+                    close(process.stdin)
+                    inputClosed = true
+                    resumeReading()
+                }
+            }
+    }
+
+    private func attach(input descriptor: Int32, handler: OutputHandler, then: @escaping (Channel) -> Void) {
+        NIOPipeBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+            .takingOwnershipOfDescriptor(input: descriptor)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    then(channel)
+                case .failure(let error):
+                    close(descriptor)
+                    settings.logger.error("script \(scriptName): cannot read its output: \(error)")
+                    handler.closed()
+                }
+            }
+    }
+
+    // MARK: request body → stdin
+
+    var wantsBody: Bool { true }
+
+    func receive(_ part: ByteBuffer) {
+        guard !inputClosed, !terminated else { return }
+        guard stdin != nil else {
+            pendingInput.append(part)
+            inputQueued += part.readableBytes
+            pauseReadingIfFull()
+            return
+        }
+        writeInput(part)
+    }
+
+    func receiveEnd() {
+        inputEnded = true
+        closeInputIfDone()
+    }
+
+    /// The client is gone (or the request failed): the script's group is ended.
+    func abort() {
+        guard !(stdoutClosed && exitStatus != nil) else { return }
+        ignoreOutput = true
+        terminate()
+    }
+
+    /// `queued`: the part is already counted in `inputQueued` (it waited for the pipe).
+    private func writeInput(_ part: ByteBuffer, queued: Bool = false) {
+        guard let stdin else { return }
+        let count = part.readableBytes
+        if !queued { inputQueued += count }
+        stdin.writeAndFlush(part).assumeIsolated().whenComplete { [self] result in
+            inputQueued -= count
+            if case .failure = result, !inputClosed {
+                // EPIPE: the script does not read its stdin (any more). Not an error:
+                // it may answer without the body; the rest of it is discarded.
+                inputClosed = true
+            }
+            if inputClosed || inputQueued < Self.lowWater { resumeReading() }
+            closeInputIfDone()
+        }
+        pauseReadingIfFull()
+    }
+
+    private func closeInputIfDone() {
+        guard let stdin, inputEnded || inputClosed, inputQueued == 0 || inputClosed else { return }
+        // EOF on the script's stdin: the body is complete.
+        self.stdin = nil
+        stdin.close(promise: nil)
+    }
+
+    private func pauseReadingIfFull() {
+        guard !readingPaused, inputQueued > Self.highWater else { return }
+        readingPaused = true
+        response.pauseReading()
+    }
+
+    private func resumeReading() {
+        guard readingPaused else { return }
+        readingPaused = false
+        response.resumeReading()
+    }
+
+    // MARK: stdout → response
+
+    fileprivate func stdoutRead(_ buffer: ByteBuffer) {
+        guard !ignoreOutput else { return }
+        guard parser != nil else {
+            if !response.headSent { sendBodyOutputHead() }
+            forward(buffer)
+            return
+        }
+        switch parser!.feed(buffer) {
+        case .needMore:
+            break
+        case .malformed(let reason):
+            parser = nil
+            badGateway("malformed header block: \(reason)")
+        case .head(let head, let body):
+            parser = nil
+            switch head.kind {
+            case .localRedirect(let location):
+                ignoreOutput = true
+                redirect(location)
+            case .document:
+                sendHead(head)
+                if body.readableBytes > 0 { forward(body) }
+            }
+        }
+    }
+
+    fileprivate func stdoutEnded() {
+        stdoutClosed = true
+        defer { finishIfDone() }
+        guard !ignoreOutput else { return }
+        if parser != nil, case .malformed(let reason) = parser!.end() {
+            parser = nil
+            badGateway("malformed header block: \(reason)")
+            return
+        }
+        // `output: body` with nothing written: whether that is an empty page or
+        // a failure depends on the exit status, which `exited` decides.
+        guard response.headSent else { return }
+        ignoreOutput = true
+        if let remaining, remaining > 0 {
+            settings.logger.error("script \(scriptName): output ended \(remaining) bytes short of its Content-Length")
+            response.sendError(.badGateway)  // the head is out: this closes the connection
+            return
+        }
+        response.end()
+    }
+
+    private func sendBodyOutputHead() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: settings.contentType ?? "text/html; charset=utf-8")
+        response.sendHead(.ok, headers: headers)
+    }
+
+    private func sendHead(_ head: CGIResponseHead) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 1)
+        for (name, value) in head.headers { headers.add(name: name, value: value) }
+        if let contentType = settings.contentType, !headers.contains(name: "content-type"),
+           HTTPResponseStatus(statusCode: head.status).mayHaveResponseBody {
+            headers.add(name: "Content-Type", value: contentType)
+        }
+        remaining = head.contentLength
+        let status = head.reason.map { HTTPResponseStatus(statusCode: head.status, reasonPhrase: $0) }
+            ?? HTTPResponseStatus(statusCode: head.status)
+        response.sendHead(status, headers: headers)
+    }
+
+    private func forward(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        if let left = remaining {
+            // Past its Content-Length a script's output is not sent (it would corrupt the next response).
+            if buffer.readableBytes > left { buffer = buffer.getSlice(at: buffer.readerIndex, length: left)! }
+            remaining = left - buffer.readableBytes
+        }
+        let count = buffer.readableBytes
+        guard count > 0 else { return }
+        outputQueued += count
+        response.streamBody(buffer) { [self] _ in
+            outputQueued -= count
+            if outputPaused && outputQueued < Self.lowWater {
+                outputPaused = false
+                stdout?.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                stdout?.read()
+            }
+        }
+        if !outputPaused && outputQueued > Self.highWater, let stdout {
+            // The client reads slower than the script writes: let the pipe fill, the script blocks.
+            outputPaused = true
+            stdout.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    private func badGateway(_ reason: String) {
+        ignoreOutput = true
+        settings.logger.error("script \(scriptName): \(reason)")
+        response.sendError(.badGateway)
+    }
+
+    // MARK: stderr → error log
+
+    fileprivate func stderrRead(_ buffer: ByteBuffer) {
+        for byte in buffer.readableBytesView {
+            if byte == UInt8(ascii: "\n") {
+                logStderrLine()
+            } else {
+                stderrLine.append(byte)
+                if stderrLine.count >= Self.maxLogLine { logStderrLine() }
+            }
+        }
+    }
+
+    fileprivate func stderrEnded() {
+        if !stderrLine.isEmpty { logStderrLine() }
+        stderr = nil
+    }
+
+    private func logStderrLine() {
+        if stderrLine.last == UInt8(ascii: "\r") { stderrLine.removeLast() }
+        let line = String(decoding: stderrLine, as: UTF8.self)
+        stderrLine.removeAll(keepingCapacity: true)
+        settings.logger.error("script \(scriptName): \(line)")
+    }
+
+    // MARK: the process
+
+    private func exited(_ status: ChildReaper.ExitStatus) {
+        exitStatus = status
+        defer { finishIfDone() }
+        if !status.isSuccess && !terminated {
+            settings.logger.warning("script \(scriptName) ended with \(status)")
+        }
+        inputClosed = true
+        closeInputIfDone()
+        resumeReading()
+        // `output: body` that wrote nothing: an empty page, unless the script failed.
+        if stdoutClosed && !ignoreOutput && !response.headSent {
+            ignoreOutput = true
+            if status.isSuccess {
+                sendBodyOutputHead()
+                response.end()
+            } else {
+                response.sendError(.badGateway)
+            }
+        }
+    }
+
+    private func timedOut() {
+        timer = nil
+        guard exitStatus == nil || !stdoutClosed else { return }
+        settings.logger.error("script \(scriptName) timed out after \(settings.timeout.nanoseconds / 1_000_000_000)s")
+        let answers = !ignoreOutput
+        ignoreOutput = true  // before terminate: closing stdout must not read as a short header block
+        terminate()
+        // 504 when nothing was sent yet; else the connection closes (the body is cut short).
+        if answers { response.sendError(.gatewayTimeout) }
+    }
+
+    /// SIGTERM to the script's group, SIGKILL two seconds later to whatever
+    /// is left of it (a child that ignores TERM, or one that outlived the script).
+    private func terminate() {
+        guard !terminated else { return }
+        terminated = true
+        if exitStatus == nil || CGIProcess.groupExists(pid) {
+            CGIProcess.signalGroup(pid, SIGTERM)
+            let pid = pid
+            eventLoop.assumeIsolated().scheduleTask(in: Self.killGrace) {
+                if CGIProcess.groupExists(pid) { CGIProcess.signalGroup(pid, SIGKILL) }
+            }
+        }
+        stdout?.close(promise: nil)
+        stdin?.close(promise: nil)
+        stdin = nil
+        pendingInput = []
+        inputClosed = true
+        resumeReading()
+    }
+
+    /// The run is over once the script exited and its stdout closed: its slot frees up.
+    private func finishIfDone() {
+        guard exitStatus != nil, stdoutClosed, let release else { return }
+        self.release = nil
+        timer?.cancel()
+        timer = nil
+        release()
+    }
+
+    // MARK: pipe handlers
+
+    fileprivate final class OutputHandler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        enum Stream { case stdout, stderr }
+
+        private var run: CGIRun?
+        private let stream: Stream
+
+        init(run: CGIRun, stream: Stream) {
+            self.run = run
+            self.stream = stream
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            switch stream {
+            case .stdout: run?.stdoutRead(buffer)
+            case .stderr: run?.stderrRead(buffer)
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            closed()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            context.close(promise: nil)
+        }
+
+        /// The pipe ended (EOF, error or closed by us): reported once, then the run is let go.
+        func closed() {
+            guard let run else { return }
+            self.run = nil
+            switch stream {
+            case .stdout: run.stdoutEnded()
+            case .stderr: run.stderrEnded()
+            }
+        }
+    }
+}

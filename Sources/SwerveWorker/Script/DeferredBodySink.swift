@@ -1,0 +1,59 @@
+import NIOCore
+
+/// Holds a request body back while the responder decides who reads it (a
+/// script route looks the file up in the thread pool first), then hands what
+/// came, and what comes, to that sink. Event loop only.
+final class DeferredBodySink: RequestBodySink {
+    private var target: RequestBodySink?
+    private var held: [ByteBuffer] = []
+    private var heldBytes = 0
+    private var ended = false
+    private let response: ResponseWriter
+    private var readingPaused = false
+    /// The connection is gone: whoever decides later must not start anything.
+    private(set) var isAborted = false
+
+    init(response: ResponseWriter) {
+        self.response = response
+    }
+
+    var wantsBody: Bool { target?.wantsBody ?? true }
+
+    func receive(_ part: ByteBuffer) {
+        guard let target else {
+            held.append(part)
+            heldBytes += part.readableBytes
+            if heldBytes > CGIRun.highWater && !readingPaused {
+                readingPaused = true
+                response.pauseReading()
+            }
+            return
+        }
+        if target.wantsBody { target.receive(part) }
+    }
+
+    func receiveEnd() {
+        ended = true
+        target?.receiveEnd()
+    }
+
+    func abort() {
+        isAborted = true
+        held = []
+        target?.abort()
+    }
+
+    /// From now on `sink` receives the body, starting with what was held.
+    func forward(to sink: RequestBodySink) {
+        guard target == nil, !isAborted else { return }
+        target = sink
+        let parts = held
+        held = []
+        if sink.wantsBody { parts.forEach(sink.receive) }
+        if ended { sink.receiveEnd() }
+        if readingPaused {
+            readingPaused = false
+            response.resumeReading()
+        }
+    }
+}

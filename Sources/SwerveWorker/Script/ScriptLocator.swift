@@ -1,0 +1,74 @@
+import Glibc
+import SwerveConfig
+
+/// Finds which file under a script route's folder a request path names
+/// (blocking: run it in the thread pool). As Apache's mod_cgi, the longest
+/// prefix of the path that is an existing file is the script and the rest
+/// is PATH_INFO: `/cgi-bin/app.py/a/b` → `/cgi-bin/app.py` + `/a/b`.
+struct ScriptLocator: Sendable {
+    /// The route path without its trailing "/" ("/cgi-bin").
+    var prefix: String
+    var dir: String
+    /// `dir` with symlinks resolved: a script must resolve below it.
+    var realDir: String
+    /// Extension with its dot (".py") → interpreter command.
+    var interpreters: [String: String]
+    /// Where interpreter commands are looked up (the route's PATH).
+    var searchPath: String
+
+    enum Outcome: Equatable, Sendable {
+        /// A file with an interpreter: run `arguments` (interpreter, its
+        /// arguments, the script) for `script`.
+        case run(script: CGIEnvironment.Script, arguments: [String])
+        /// The script's interpreter is not installed.
+        case interpreterMissing(command: String, script: String)
+        /// Not a script: serve the path as a static file (or folder).
+        case serveStatic
+        case notFound
+    }
+
+    /// `path` is the normalised request path (dot segments already refused).
+    func locate(_ path: String) -> Outcome {
+        let relative = path.dropFirst(prefix.count)
+        var file = dir
+        var consumed = prefix
+        let segments = relative.split(separator: "/", omittingEmptySubsequences: true)
+        for segment in segments {
+            file += "/" + segment
+            consumed += "/" + segment
+            var info = stat()
+            guard stat(file, &info) == 0 else { return .notFound }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                continue
+            case S_IFREG:
+                guard let interpreter = interpreter(for: String(segment)) else { return .serveStatic }
+                guard isInside(file) else { return .notFound }
+                // The path is normalised (no "//"), so what follows the script is PATH_INFO as it came.
+                let pathInfo = String(path.dropFirst(consumed.count))
+                let words = interpreter.split(separator: " ").map(String.init)
+                guard let program = FileSystem.findExecutable(words[0], searchPath: searchPath) else {
+                    return .interpreterMissing(command: words[0], script: consumed)
+                }
+                let script = CGIEnvironment.Script(name: consumed, pathInfo: pathInfo, filename: file)
+                return .run(script: script, arguments: [program] + words.dropFirst() + [file])
+            default:
+                return .notFound
+            }
+        }
+        // The route's folder or one below it: listed, indexed or redirected as a static folder.
+        return .serveStatic
+    }
+
+    /// The interpreter for a file name's extension (compared lower-case).
+    func interpreter(for name: String) -> String? {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        return interpreters[name[dot...].lowercased()]
+    }
+
+    private func isInside(_ file: String) -> Bool {
+        guard let resolved = realpath(file, nil) else { return false }
+        defer { free(resolved) }
+        return FileLookup.isInside(String(cString: resolved), root: realDir)
+    }
+}

@@ -1,0 +1,132 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SwerveConfig
+
+/// `type: script` (SPEC §4.3): a file whose extension has an interpreter
+/// runs as a CGI/1.1 script (RFC 3875); any other file under the route is
+/// served as in a static route.
+struct ScriptResponder: Responder {
+    /// What every script route of a worker shares.
+    struct Context: Sendable {
+        var threadPool: NIOThreadPool
+        var reaper: ChildReaper
+        var logger: Logger
+        var timeout: TimeAmount
+    }
+
+    let route: ScriptRoute
+    let locator: ScriptLocator
+    /// Serves the route's files that are not scripts.
+    let files: StaticResponder
+    let context: Context
+    let slots: ScriptSlots
+    let maxBodySize: Int
+
+    /// Internal redirects one request may follow (Apache's LimitInternalRecursion).
+    static let maxInternalRedirects = 10
+
+    func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
+        guard !request.target.hasDotSegment else {
+            response.sendError(.notFound)
+            return DiscardingBodySink.shared
+        }
+        let sink = DeferredBodySink(response: response)
+        let path = request.target.path
+        context.threadPool.runIfActive(eventLoop: response.eventLoop) { [locator] in
+            locator.locate(path)
+        }.assumeIsolated().whenComplete { result in
+            guard !sink.isAborted, !response.isFinished else { return }
+            switch result {
+            case .success(.run(let script, let arguments)):
+                sink.forward(to: start(script, arguments: arguments, request: request, response: response))
+            case .success(.serveStatic):
+                sink.forward(to: files.respond(to: request, response: response))
+            case .success(.notFound):
+                response.sendError(.notFound)
+                sink.forward(to: DiscardingBodySink.shared)
+            case .success(.interpreterMissing(let command, let script)):
+                context.logger.error("script \(script): interpreter '\(command)' not found on PATH \(locator.searchPath)")
+                response.sendError(.internalServerError)
+                sink.forward(to: DiscardingBodySink.shared)
+            case .failure:
+                response.sendError(.serviceUnavailable)
+                sink.forward(to: DiscardingBodySink.shared)
+            }
+        }
+        return sink
+    }
+
+    private func start(_ script: CGIEnvironment.Script, arguments: [String], request: Request,
+                       response: ResponseWriter) -> RequestBodySink {
+        guard slots.acquire() else {
+            context.logger.warning("script \(script.name): \(route.maxConcurrent) scripts already running (max_concurrent)")
+            response.sendError(.serviceUnavailable, headers: ["Retry-After": "1"])
+            return DiscardingBodySink.shared
+        }
+        let environment = CGIEnvironment(request: request, script: script, routeEnvironment: route.env)
+        let directory = String(script.filename[..<(script.filename.lastIndex(of: "/") ?? script.filename.endIndex)])
+        let process: CGIProcess
+        do {
+            process = try CGIProcess.spawn(arguments: arguments, environment: environment.execveStrings,
+                                           directory: directory.isEmpty ? "/" : directory)
+        } catch {
+            slots.release()
+            context.logger.error("script \(script.name): cannot start: \(error)")
+            response.sendError(.internalServerError)
+            return DiscardingBodySink.shared
+        }
+        let settings = CGIRun.Settings(output: route.output, contentType: route.contentType,
+                                       timeout: context.timeout, logger: context.logger)
+        let run = CGIRun(scriptName: script.name, settings: settings, response: response,
+                         redirect: { [context] location in
+                             Self.internalRedirect(request, to: location, response: response, logger: context.logger)
+                         },
+                         release: { [slots] in slots.release() })
+        run.start(process, reaper: context.reaper)
+        return run
+    }
+
+    /// RFC 3875 §6.2.2: answer as if the client had asked for `location`
+    /// with GET — through the vhost's routes, like any request.
+    static func internalRedirect(_ request: Request, to location: String, response: ResponseWriter, logger: Logger) {
+        guard request.internalRedirects < maxInternalRedirects else {
+            logger.error("more than \(maxInternalRedirects) internal redirects for \(request.head.uri), the last to \(location)")
+            response.sendError(.internalServerError)
+            return
+        }
+        guard let target = RequestPath(target: location), let (prefix, responder) = request.site.routes.match(target.path) else {
+            response.sendError(.notFound)
+            return
+        }
+        var head = HTTPRequestHead(version: request.head.version, method: .GET, uri: location, headers: request.head.headers)
+        for name in ["content-length", "content-type", "transfer-encoding", "expect"] { head.headers.remove(name: name) }
+        var next = Request(head: head, target: target, site: request.site, routePrefix: prefix,
+                           remoteAddress: request.remoteAddress, localAddress: request.localAddress)
+        next.internalRedirects = request.internalRedirects + 1
+        responder.respond(to: next, response: response).receiveEnd()
+    }
+}
+
+/// Scripts of one route running in this worker, against `max_concurrent`.
+/// Event loop only.
+final class ScriptSlots: @unchecked Sendable {
+    private let limit: Int
+    private var running = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func acquire() -> Bool {
+        guard running < limit else { return false }
+        running += 1
+        return true
+    }
+
+    func release() {
+        running -= 1
+    }
+}
