@@ -103,7 +103,7 @@ public enum Worker {
                 let searchPath = script.env["PATH"] ?? CGIEnvironment.defaultPath
                 let locator = ScriptLocator(prefix: prefix, dir: script.dir, realDir: realDir,
                                             interpreters: script.interpreters, searchPath: searchPath)
-                let context = ScriptResponder.Context(threadPool: threadPool, reaper: reaper, logger: logger,
+                let context = ScriptResponder.Context(threadPool: threadPool, reaper: reaper, dates: dates, logger: logger,
                                                       timeout: TimeAmount(config.server.timeouts.script))
                 return (route.path, ScriptResponder(route: script, locator: locator, files: files, context: context,
                                                     slots: ScriptSlots(limit: script.maxConcurrent), maxBodySize: maxBody))

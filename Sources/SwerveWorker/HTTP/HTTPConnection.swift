@@ -202,8 +202,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             writer.sendError(.payloadTooLarge)
             return
         }
-        let request = Request(head: head, target: target, site: site, routePrefix: prefix,
+        var request = Request(head: head, target: target, site: site, routePrefix: prefix,
                               remoteAddress: remoteAddress, localAddress: localAddress)
+        request.hasBody = exchange.expectsBody
         exchange.sink = responder.respond(to: request, response: writer)
         guard exchange.expectsBody, !exchange.requestEnded else { return }
         if exchange.awaitsContinue && exchange.sink.wantsBody && exchange.status == nil {
@@ -287,6 +288,10 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             context.write(wrapOutboundOut(.body(data)), promise: promise)
         }
+    }
+
+    func flush() {
+        context?.flush()
     }
 
     private static let tcpCork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))

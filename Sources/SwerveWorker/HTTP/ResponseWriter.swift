@@ -35,10 +35,10 @@ public final class ResponseWriter {
         connection.writeBody(exchange, .byteBuffer(buffer), flush: false, promise: nil)
     }
 
-    /// Writes and flushes a body part as it is produced (a script's output);
-    /// `written` runs on the loop once it left or failed — the producer's cue
-    /// to send more (backpressure from a slow client).
-    public func streamBody(_ buffer: ByteBuffer, written: @escaping (Bool) -> Void) {
+    /// Writes a body part as it is produced (a script's output), flushed now
+    /// or by the next `flush`; `written` runs on the loop once it left or
+    /// failed — the producer's cue to send more (backpressure from a slow client).
+    public func streamBody(_ buffer: ByteBuffer, flush: Bool = true, written: @escaping (Bool) -> Void) {
         guard !isFinished, let connection else {
             written(false)
             return
@@ -47,7 +47,13 @@ public final class ResponseWriter {
         promise.futureResult.assumeIsolated().whenComplete { result in
             if case .success = result { written(true) } else { written(false) }
         }
-        connection.writeBody(exchange, .byteBuffer(buffer), flush: true, promise: promise)
+        connection.writeBody(exchange, .byteBuffer(buffer), flush: flush, promise: promise)
+    }
+
+    /// Sends what was written without a flush.
+    public func flush() {
+        guard !isFinished else { return }
+        connection?.flush()
     }
 
     /// Sends a file region with sendfile; `handle` is closed when it is written or fails.

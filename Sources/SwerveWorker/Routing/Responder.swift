@@ -46,6 +46,8 @@ public struct Request: Sendable {
     public var routePrefix: String
     public var remoteAddress: SocketAddress?
     public var localAddress: SocketAddress?
+    /// The request has a body (a Content-Length above 0, or chunked).
+    public var hasBody = false
     /// How many internal redirects (a script's local `Location`) led here.
     public var internalRedirects = 0
 

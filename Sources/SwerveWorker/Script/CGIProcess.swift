@@ -5,7 +5,7 @@ import Glibc
 /// parent's ends of its three pipes, which the caller hands to NIO.
 struct CGIProcess {
     let pid: pid_t
-    /// Write end of the script's stdin.
+    /// Write end of the script's stdin; -1 when it reads /dev/null (no request body).
     let stdin: Int32
     /// Read end of the script's stdout.
     let stdout: Int32
@@ -22,14 +22,17 @@ struct CGIProcess {
     /// in `directory`, as the leader of a new process group (so a timeout or
     /// a client gone kills whatever it started too), with default signal
     /// dispositions and an empty mask (the worker ignores SIGPIPE, QUIT, TERM…),
-    /// and no descriptor of the worker's other than the three pipes.
+    /// and no descriptor of the worker's other than the three pipes. Without
+    /// `input` the script's stdin is /dev/null: one pipe and one channel less
+    /// for the common request without a body.
     ///
     /// posix_spawn, not fork: the worker has threads, and glibc's posix_spawn
     /// (clone with CLONE_VFORK) is the safe way to start a program from one.
-    static func spawn(arguments: [String], environment: [String], directory: String) throws(SpawnError) -> CGIProcess {
+    static func spawn(arguments: [String], environment: [String], directory: String,
+                      input wantsInput: Bool) throws(SpawnError) -> CGIProcess {
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], errors: [Int32] = [-1, -1]
         // O_CLOEXEC: a script spawned at the same time by another thread must not inherit these.
-        guard swerve_pipe_cloexec(&input) == 0 else { throw SpawnError(call: "pipe2", code: errno) }
+        if wantsInput, swerve_pipe_cloexec(&input) != 0 { throw SpawnError(call: "pipe2", code: errno) }
         guard swerve_pipe_cloexec(&output) == 0 else {
             let code = errno
             closeAll(input)
@@ -45,7 +48,11 @@ struct CGIProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         // dup2 clears CLOEXEC on the copies, so 0, 1 and 2 survive the exec.
-        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        if wantsInput {
+            posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
         swerve_spawn_add_closefrom(&actions, 3)
@@ -70,11 +77,11 @@ struct CGIProcess {
             }
         }
         // The child's ends live on in the child only.
-        close(input[0])
+        if wantsInput { close(input[0]) }
         close(output[1])
         close(errors[1])
         guard result == 0 else {
-            close(input[1])
+            if wantsInput { close(input[1]) }
             close(output[0])
             close(errors[0])
             throw SpawnError(call: "posix_spawn \(arguments[0])", code: result)

@@ -29,6 +29,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     static let killGrace = TimeAmount.seconds(2)
     /// A stderr line longer than this is logged in pieces.
     static let maxLogLine = 4096
+    /// A script still running after this gets its stderr watched by the event loop.
+    static let stderrWatchDelay = TimeAmount.milliseconds(100)
 
     private let scriptName: String
     private let settings: Settings
@@ -40,9 +42,12 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private var release: (() -> Void)?
 
     private var pid: pid_t = 0
+    private var reaper: ChildReaper?
     private var stdin: Channel?
     private var stdout: Channel?
-    private var stderr: Channel?
+    /// stderr's read end until it is drained or handed to a channel.
+    private var stderrDescriptor: Int32 = -1
+    private var stderrTimer: Scheduled<Void>?
     private var exitStatus: ChildReaper.ExitStatus?
     private var stdoutClosed = false
     private var terminated = false
@@ -62,6 +67,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private var remaining: Int?
     private var outputQueued = 0
     private var outputPaused = false
+    private var flushScheduled = false
     /// The response is no longer this run's: sent in full, failed, timed out or redirected.
     private var ignoreOutput = false
 
@@ -83,6 +89,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     /// timeout, and attaches its pipes to the event loop.
     func start(_ process: CGIProcess, reaper: ChildReaper) {
         pid = process.pid
+        self.reaper = reaper
         reaper.watch(pid) { [self] status in exited(status) }
         timer = eventLoop.assumeIsolated().scheduleTask(in: settings.timeout) { [self] in timedOut() }
 
@@ -90,8 +97,14 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
             stdout = channel
             if terminated { channel.close(promise: nil) }
         }
-        attach(input: process.stderr, handler: OutputHandler(run: self, stream: .stderr)) { [self] channel in
-            stderr = channel
+        // Most scripts are done within milliseconds: their stderr is read once
+        // when stdout ends, without a channel of its own; a longer run gets one.
+        stderrDescriptor = process.stderr
+        _ = fcntl(stderrDescriptor, F_SETFL, fcntl(stderrDescriptor, F_GETFL) | O_NONBLOCK)
+        stderrTimer = eventLoop.assumeIsolated().scheduleTask(in: Self.stderrWatchDelay) { [self] in watchStderr() }
+        guard process.stdin >= 0 else {
+            inputClosed = true  // no body: the script reads /dev/null
+            return
         }
         NIOPipeBootstrap(group: eventLoop).takingOwnershipOfDescriptor(output: process.stdin)
             .assumeIsolated().whenComplete { [self] result in
@@ -226,6 +239,9 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     fileprivate func stdoutEnded() {
         stdoutClosed = true
+        // A script's stdout closes when it exits, in practice.
+        reaper?.reap(pid)
+        drainStderr()
         defer { finishIfDone() }
         guard !ignoreOutput else { return }
         if parser != nil, case .malformed(let reason) = parser!.end() {
@@ -275,7 +291,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         let count = buffer.readableBytes
         guard count > 0 else { return }
         outputQueued += count
-        response.streamBody(buffer) { [self] _ in
+        scheduleFlush()
+        response.streamBody(buffer, flush: false) { [self] _ in
             outputQueued -= count
             if outputPaused && outputQueued < Self.lowWater {
                 outputPaused = false
@@ -287,6 +304,18 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
             // The client reads slower than the script writes: let the pipe fill, the script blocks.
             outputPaused = true
             stdout.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    /// Output is flushed once the event loop is done with the current events,
+    /// not per read: a script that writes and exits at once has its last bytes
+    /// and the end of the response leave in one segment.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { [self] in
+            flushScheduled = false
+            response.flush()
         }
     }
 
@@ -311,7 +340,45 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     fileprivate func stderrEnded() {
         if !stderrLine.isEmpty { logStderrLine() }
-        stderr = nil
+    }
+
+    /// Reads what the script wrote to stderr so far; at EOF that is all of it,
+    /// else (something still holds it open) a channel takes over.
+    private func drainStderr() {
+        guard stderrDescriptor >= 0 else { return }
+        var buffer = response.allocator.buffer(capacity: 4096)
+        while true {
+            buffer.clear()
+            var result = 0
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4096) { raw in
+                result = read(stderrDescriptor, raw.baseAddress, raw.count)
+                return max(0, result)
+            }
+            if result > 0 {
+                stderrRead(buffer)
+                continue
+            }
+            if result < 0 && errno == EINTR { continue }
+            if result < 0 && errno == EAGAIN {
+                watchStderr()
+            } else {
+                close(stderrDescriptor)
+                stderrDescriptor = -1
+                stderrTimer?.cancel()
+                stderrTimer = nil
+                stderrEnded()
+            }
+            return
+        }
+    }
+
+    /// Hands stderr to a channel on the event loop (a script that runs a while).
+    private func watchStderr() {
+        stderrTimer = nil
+        guard stderrDescriptor >= 0 else { return }
+        let descriptor = stderrDescriptor
+        stderrDescriptor = -1
+        attach(input: descriptor, handler: OutputHandler(run: self, stream: .stderr)) { _ in }
     }
 
     private func logStderrLine() {
@@ -362,6 +429,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         terminated = true
         if exitStatus == nil || CGIProcess.groupExists(pid) {
             CGIProcess.signalGroup(pid, SIGTERM)
+            reaper?.reap(pid)
             let pid = pid
             eventLoop.assumeIsolated().scheduleTask(in: Self.killGrace) {
                 if CGIProcess.groupExists(pid) { CGIProcess.signalGroup(pid, SIGKILL) }

@@ -1,22 +1,28 @@
-import Dispatch
 import Glibc
-import NIOConcurrencyHelpers
 import NIOCore
 
-/// Reaps every script the worker starts, so no zombie is ever left, and
-/// tells the script's run how it ended — on the event loop.
+/// Reaps the scripts a worker starts and tells each run how its script
+/// ended. Event loop only.
 ///
-/// One thread blocks in `waitpid(-1)`: SIGCHLD would have to share the
-/// worker's signal handling with libdispatch, and pidfds cannot be watched
-/// through NIO's public API. A semaphore counts the children not yet reaped,
-/// so the thread only waits while there is a child to wait for.
+/// No thread and no SIGCHLD: a run asks for its child to be reaped once the
+/// script's stdout reached EOF (or the run killed it), which is when a
+/// script exits in practice; `waitpid(pid, WNOHANG)` then succeeds at once
+/// or within a few retries (1 ms, doubling to 100 ms). A blocking waitpid
+/// thread cost two context switches per script — a tenth of a small
+/// script's time on a busy core — and SIGCHLD would have to be shared with
+/// libdispatch's signal handling. A script that exits while something it
+/// started still holds its stdout is reaped when the run times out and
+/// kills the group: no zombie outlives `timeouts.script` by more than the
+/// kill grace.
 final class ChildReaper: @unchecked Sendable {
     private let eventLoop: EventLoop
-    private let unreaped = DispatchSemaphore(value: 0)
-    /// Set when the worker stops: its event loop takes no more tasks.
-    private let stopped = NIOLockedValueBox(false)
-    /// Event loop only: what to call when a child exits, by pid.
+    /// What to call when a child is reaped, by pid (also its process group).
     private var onExit: [pid_t: (ExitStatus) -> Void] = [:]
+    /// Children being polled for, with the next retry delay.
+    private var polling: [pid_t: TimeAmount] = [:]
+
+    static let firstRetry = TimeAmount.milliseconds(1)
+    static let maxRetry = TimeAmount.milliseconds(100)
 
     /// How a script ended, as waitpid tells it.
     enum ExitStatus: Equatable, CustomStringConvertible {
@@ -41,39 +47,48 @@ final class ChildReaper: @unchecked Sendable {
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
-        DispatchQueue(label: "swerve.child-reaper").async { [self] in reapForever() }
     }
 
-    /// Registers a child just spawned (call on the event loop, right after
-    /// posix_spawn: its exit is delivered on the same loop, so never before this).
+    /// Registers a child just spawned.
     func watch(_ pid: pid_t, onExit handler: @escaping (ExitStatus) -> Void) {
         eventLoop.preconditionInEventLoop()
         onExit[pid] = handler
-        unreaped.signal()
     }
 
-    /// A fast stop (SPEC §3): kills every running script's process group.
-    /// Call on the event loop, before it shuts down.
+    /// The child has exited or is about to (its stdout closed, or it was
+    /// signalled): reap it now, or poll until it is.
+    func reap(_ pid: pid_t) {
+        eventLoop.preconditionInEventLoop()
+        guard onExit[pid] != nil, polling[pid] == nil else { return }
+        polling[pid] = Self.firstRetry
+        attempt(pid)
+    }
+
+    private func attempt(_ pid: pid_t) {
+        guard let delay = polling[pid] else { return }
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, WNOHANG) } while result < 0 && errno == EINTR
+        if result == pid || (result < 0 && errno == ECHILD) {
+            polling[pid] = nil
+            let exit = result == pid ? ExitStatus(waitStatus: status) : .signalled(SIGKILL)
+            onExit.removeValue(forKey: pid)?(exit)
+            return
+        }
+        polling[pid] = min(delay * 2, Self.maxRetry)
+        eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in attempt(pid) }
+    }
+
+    /// A fast stop (SPEC §3): kills every running script's process group and
+    /// reaps what it can (the worker exits next; init inherits the rest).
     func killAll() {
         eventLoop.preconditionInEventLoop()
-        stopped.withLockedValue { $0 = true }
-        for pid in onExit.keys { CGIProcess.signalGroup(pid, SIGKILL) }
-        onExit.removeAll()
-    }
-
-    private func reapForever() {
-        while true {
-            unreaped.wait()
+        for pid in onExit.keys {
+            CGIProcess.signalGroup(pid, SIGKILL)
             var status: Int32 = 0
-            var reaped: pid_t
-            repeat { reaped = waitpid(-1, &status, 0) } while reaped < 0 && errno == EINTR
-            guard reaped > 0 else { continue }
-            let pid = reaped
-            let exit = ExitStatus(waitStatus: status)
-            stopped.withLockedValue { stopped in
-                guard !stopped else { return }
-                eventLoop.execute { [self] in onExit.removeValue(forKey: pid)?(exit) }
-            }
+            _ = waitpid(pid, &status, 0)
         }
+        onExit.removeAll()
+        polling.removeAll()
     }
 }

@@ -72,3 +72,31 @@ struct ScriptLocator: Sendable {
         return FileLookup.isInside(String(cString: resolved), root: realDir)
     }
 }
+
+/// Scripts found in the last second, so a busy script is started without a
+/// trip to the thread pool (as `FileCache` does for static files). Only
+/// `.run` answers are kept; a script replaced or removed shows within a
+/// second. Bounded; event loop only.
+final class ScriptLocationCache: @unchecked Sendable {
+    private var entries: [String: (outcome: ScriptLocator.Outcome, expires: Int)] = [:]
+    private let maxEntries: Int
+
+    init(maxEntries: Int = 1024) {
+        self.maxEntries = maxEntries
+    }
+
+    func get(_ path: String, now: Int) -> ScriptLocator.Outcome? {
+        guard let entry = entries[path] else { return nil }
+        guard entry.expires > now else {
+            entries[path] = nil
+            return nil
+        }
+        return entry.outcome
+    }
+
+    func put(_ outcome: ScriptLocator.Outcome, for path: String, now: Int) {
+        guard case .run = outcome else { return }
+        if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+        entries[path] = (outcome, now + 1)
+    }
+}

@@ -13,6 +13,7 @@ struct ScriptResponder: Responder {
     struct Context: Sendable {
         var threadPool: NIOThreadPool
         var reaper: ChildReaper
+        var dates: DateCache
         var logger: Logger
         var timeout: TimeAmount
     }
@@ -23,6 +24,7 @@ struct ScriptResponder: Responder {
     let files: StaticResponder
     let context: Context
     let slots: ScriptSlots
+    let cache = ScriptLocationCache()
     let maxBodySize: Int
 
     /// Internal redirects one request may follow (Apache's LimitInternalRecursion).
@@ -33,12 +35,16 @@ struct ScriptResponder: Responder {
             response.sendError(.notFound)
             return DiscardingBodySink.shared
         }
-        let sink = DeferredBodySink(response: response)
         let path = request.target.path
+        if let cached = cache.get(path, now: context.dates.now), case .run(let script, let arguments) = cached {
+            return start(script, arguments: arguments, request: request, response: response)
+        }
+        let sink = DeferredBodySink(response: response)
         context.threadPool.runIfActive(eventLoop: response.eventLoop) { [locator] in
             locator.locate(path)
-        }.assumeIsolated().whenComplete { result in
+        }.assumeIsolated().whenComplete { [cache, context] result in
             guard !sink.isAborted, !response.isFinished else { return }
+            if case .success(let outcome) = result { cache.put(outcome, for: path, now: context.dates.now) }
             switch result {
             case .success(.run(let script, let arguments)):
                 sink.forward(to: start(script, arguments: arguments, request: request, response: response))
@@ -71,7 +77,7 @@ struct ScriptResponder: Responder {
         let process: CGIProcess
         do {
             process = try CGIProcess.spawn(arguments: arguments, environment: environment.execveStrings,
-                                           directory: directory.isEmpty ? "/" : directory)
+                                           directory: directory.isEmpty ? "/" : directory, input: request.hasBody)
         } catch {
             slots.release()
             context.logger.error("script \(script.name): cannot start: \(error)")
