@@ -41,6 +41,12 @@ run: check
 test: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
+	$(BROWSER_PYTHON) Tests/Browser/gallery_test.py $(BIN) .build/browser-artifacts
+
+# The browser test (headless Chromium through selenium) wants Debian's
+# python3-selenium, which belongs to /usr/bin/python3; it skips itself, with
+# a message, where Chromium or selenium is missing (.ci/run installs them).
+BROWSER_PYTHON ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import selenium' 2>/dev/null && { echo $$p; exit; }; done; echo python3)
 
 clean:
 	rm -rf .build
