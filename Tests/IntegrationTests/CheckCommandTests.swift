@@ -12,7 +12,7 @@ import Testing
     @Test func shippedConfigIsValid() throws {
         let result = try SwerveBinary.run(["check", "-c", "config/config.yaml"], in: SwerveBinary.repository)
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(result.stdout == "config/config.yaml: ok — 1 vhost, 3 routes, listening on 0.0.0.0:8080, [::]:8080\n")
+        #expect(result.stdout == "config/config.yaml: ok — 1 vhost, 4 routes, listening on 0.0.0.0:8080, [::]:8080\n")
     }
 
     @Test func defaultConfigPathIsConfigFolderOfWorkingDirectory() throws {

@@ -33,6 +33,14 @@ final class RawConnection {
         fd = -1
     }
 
+    /// Aborts the connection with a reset (RST), as a browser that gives up does.
+    func resetNow() {
+        guard fd >= 0 else { return }
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        closeNow()
+    }
+
     func setReadTimeout(_ seconds: TimeInterval) {
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

@@ -80,6 +80,20 @@ import Testing
             sys.stdout.write("Content-Type: text/plain\\nContent-Length: 5\\n\\nhello, and more")
             """.utf8),
         "cgi-bin/readme.txt": Data("not a script\n".utf8),
+        "cgi-bin/nocontent.py": Data("""
+            import sys
+            sys.stdout.write("Status: 204 No Content\\n\\nHTTP/1.1 200 OK\\r\\nContent-Length: 9\\r\\n\\r\\nsmuggled!")
+            """.utf8),
+        "cgi-bin/silent.py": Data("".utf8),
+        "cgi-bin/background.py": Data("""
+            import os, subprocess
+            child = subprocess.Popen(["sleep", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            path = os.environ["QUERY_STRING"]
+            with open(path + ".tmp", "w") as f:
+                f.write(str(child.pid))
+            os.rename(path + ".tmp", path)
+            print("Content-Type: text/plain\\n\\nleft a child behind")
+            """.utf8),
         "cgi-bin/.secret.py": Data(envScript.utf8),
         "templates/page.py": Data(templateScript.utf8),
         "hello.txt": Data("hello from a static file\n".utf8),
@@ -401,6 +415,12 @@ import Testing
         try waitUntil("the slot frees up when the script is gone") {
             isGone(script, zombieCounts: false) && (try? request(server, "GET", "/cgi-bin/nostdin.py").status) == 200
         }
+        // An internal redirect to another script of the route is followed once the
+        // first is done, so one slot is enough (a slot frees when its script is reaped,
+        // just after its response: hence a bounded retry rather than one request).
+        try waitUntil("a redirect to a script succeeds with one slot") {
+            (try? request(server, "GET", "/cgi-bin/local.py").status) == 200
+        }
     }
 
     @Test func fastStopKillsRunningScripts() throws {
@@ -409,5 +429,56 @@ import Testing
         server.signal(SIGTERM)
         try waitUntil("swerve exits") { !(server.process?.isRunning ?? false) }
         try waitUntil("the script and its child are gone", timeout: 5) { isGone(script, zombieCounts: true) && isGone(child, zombieCounts: true) }
+    }
+
+    @Test func clientResetKillsTheScript() throws {
+        let server = try start()
+        let (connection, script, child) = try startSlow(server)
+        connection.resetNow()
+        try waitUntil("the script and its child are gone after a reset", timeout: 10) {
+            isGone(script, zombieCounts: false) && isGone(child, zombieCounts: true)
+        }
+        try waitUntil("the reset request is in the access log") { server.accessLog.contains("\"GET /cgi-bin/slow.py") }
+    }
+
+    @Test func responsesWithoutBodyCarryNoScriptBytes() throws {
+        let server = try start()
+        // A 204 whose script printed something after the block: none of it may
+        // reach the wire, where it would read as the next response.
+        let connection = try server.connect()
+        try connection.send("GET /cgi-bin/nocontent.py HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                            + "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try connection.readResponse().status == 204)
+        let next = try connection.readResponse()
+        #expect(next.status == 200)
+        #expect(next.text == "hello from a static file\n")
+
+        // HEAD with the script's Content-Length: the head as it is, and the connection lives on.
+        let head = try server.connect()
+        try head.send("HEAD /cgi-bin/length.py HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let headResponse = try head.readResponse(method: "HEAD")
+        #expect(headResponse.status == 200)
+        #expect(headResponse.header("content-length") == "5")
+        try head.send("GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try head.readResponse().status == 200)
+    }
+
+    @Test func noHeaderBlockIsAlways502() throws {
+        let server = try start()
+        // A script that exits 0 without a word: whichever of its exit and its EOF is seen first.
+        var statuses: [Int] = []
+        for _ in 0..<12 { statuses.append(try request(server, "GET", "/cgi-bin/silent.py").status) }
+        #expect(statuses == Array(repeating: 502, count: 12))
+    }
+
+    @Test func whatAScriptLeavesRunningIsEnded() throws {
+        let server = try start()
+        let pidFile = server.folder.appendingPathComponent("background-pid").path
+        let response = try request(server, "GET", "/cgi-bin/background.py?\(pidFile)")
+        #expect(response.text == "left a child behind\n")
+        let child = try #require(pid_t((try String(contentsOfFile: pidFile, encoding: .utf8))))
+        try waitUntil("the child left in the script's process group is gone", timeout: 10) {
+            isGone(child, zombieCounts: true)
+        }
     }
 }

@@ -192,7 +192,7 @@ struct FuzzTests {
         #expect(outcome.diagnostics.errors.isEmpty, "\(outcome.printed)")
         let config = try #require(outcome.config)
         #expect(config.vhosts.count == 1)
-        #expect(config.routeCount == 3)
+        #expect(config.routeCount == 4)
     }
 
     @Test(.timeLimit(.minutes(2)))

@@ -96,17 +96,24 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
         armedTask?.cancel()
-        if case .exchange(let exchange) = phase {
-            exchange.sink.abort()
-            if !exchange.responseEnded {
-                // nginx's 499: the client closed the connection before the response ended.
-                exchange.responseEnded = true
-                log(exchange, status: exchange.status.map { Int($0.code) } ?? 499)
-            }
-        }
+        abandonExchange()
         phase = .closing
         worker.untrack(self)
         context.fireChannelInactive()
+    }
+
+    /// The connection ends with a request under way: its responder lets go
+    /// (a script is killed, an upload's temporary file removed) and the request
+    /// is logged. Once: the phase moves on.
+    private func abandonExchange() {
+        guard case .exchange(let exchange) = phase else { return }
+        phase = .closing
+        exchange.sink.abort()
+        if !exchange.responseEnded {
+            // nginx's 499: the client closed the connection before the response ended.
+            exchange.responseEnded = true
+            log(exchange, status: exchange.status.map { Int($0.code) } ?? 499)
+        }
     }
 
     /// Called by `RequestByteObserver` for every read: the first bytes after an
@@ -155,6 +162,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                 break
             }
         }
+        // A reset (ECONNRESET) or a late parser error: the request in flight is
+        // abandoned here, since channelInactive will find the phase closed.
+        abandonExchange()
         phase = .closing
         context.close(promise: nil)
     }
@@ -335,6 +345,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         log(exchange, status: exchange.status.map { Int($0.code) } ?? 500)
         phase = .closing
         cancelTimer()
+        // What was written goes out first: a head and part of a body, then the close.
+        context?.flush()
         context?.close(promise: nil)
     }
 

@@ -19,6 +19,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         var contentType: String?
         var timeout: TimeAmount
         var logger: Logger
+        /// A HEAD request: the script runs, its body is not sent (nor its length checked).
+        var isHead = false
     }
 
     /// Above this many bytes queued towards the client (or the script's stdin)
@@ -31,13 +33,15 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     static let maxLogLine = 4096
     /// A script still running after this gets its stderr watched by the event loop.
     static let stderrWatchDelay = TimeAmount.milliseconds(100)
+    /// stderr read in one go when stdout ends, at most (then a channel takes over).
+    static let maxStderrDrain = 64 * 1024
 
     private let scriptName: String
     private let settings: Settings
     private let response: ResponseWriter
     private let eventLoop: EventLoop
-    /// Hands a local `Location` to the router (RFC 3875 §6.2.2).
-    private let redirect: (String) -> Void
+    /// Hands a local `Location` to the router (RFC 3875 §6.2.2); returns what answers it.
+    private let redirect: (String) -> RequestBodySink?
     /// Releases the route's concurrency slot, once.
     private var release: (() -> Void)?
 
@@ -47,10 +51,16 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private var stdout: Channel?
     /// stderr's read end until it is drained or handed to a channel.
     private var stderrDescriptor: Int32 = -1
+    private var stderrChannel: Channel?
+    /// A local Location, followed once the script is done (its slot free).
+    private var pendingRedirect: String?
+    /// What answers after an internal redirect; told when the client goes.
+    var redirectSink: RequestBodySink?
     private var stderrTimer: Scheduled<Void>?
     private var exitStatus: ChildReaper.ExitStatus?
     private var stdoutClosed = false
     private var terminated = false
+    private var groupEnding = false
     private var timer: Scheduled<Void>?
 
     // Request body → stdin.
@@ -75,7 +85,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private var stderrLine: [UInt8] = []
 
     init(scriptName: String, settings: Settings, response: ResponseWriter,
-         redirect: @escaping (String) -> Void, release: @escaping () -> Void) {
+         redirect: @escaping (String) -> RequestBodySink?, release: @escaping () -> Void) {
         self.scriptName = scriptName
         self.settings = settings
         self.response = response
@@ -106,7 +116,13 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
             inputClosed = true  // no body: the script reads /dev/null
             return
         }
-        NIOPipeBootstrap(group: eventLoop).takingOwnershipOfDescriptor(output: process.stdin)
+        let created = ChannelCreated()
+        NIOPipeBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                created.value = true
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .takingOwnershipOfDescriptor(output: process.stdin)
             .assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let channel):
@@ -120,7 +136,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
                     for part in pending { writeInput(part, queued: true) }
                     closeInputIfDone()
                 case .failure:
-                    close(process.stdin)
+                    if !created.value { close(process.stdin) }
                     inputClosed = true
                     resumeReading()
                 }
@@ -128,9 +144,11 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     }
 
     private func attach(input descriptor: Int32, handler: OutputHandler, then: @escaping (Channel) -> Void) {
+        let created = ChannelCreated()
         NIOPipeBootstrap(group: eventLoop)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                created.value = true
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
             .takingOwnershipOfDescriptor(input: descriptor)
             .assumeIsolated().whenComplete { [self] result in
@@ -138,11 +156,17 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
                 case .success(let channel):
                     then(channel)
                 case .failure(let error):
-                    close(descriptor)
+                    // Once the channel exists NIO closes the descriptor itself on failure.
+                    if !created.value { close(descriptor) }
                     settings.logger.error("script \(scriptName): cannot read its output: \(error)")
                     handler.closed()
                 }
             }
+    }
+
+    /// Whether NIO got as far as creating a channel (and so owns the descriptor).
+    private final class ChannelCreated: @unchecked Sendable {
+        var value = false
     }
 
     // MARK: request body → stdin
@@ -167,6 +191,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     /// The client is gone (or the request failed): the script's group is ended.
     func abort() {
+        pendingRedirect = nil
+        redirectSink?.abort()
         guard !(stdoutClosed && exitStatus != nil) else { return }
         ignoreOutput = true
         terminate()
@@ -228,8 +254,9 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
             parser = nil
             switch head.kind {
             case .localRedirect(let location):
+                // Followed when this script is done, so that its slot is free for the next.
                 ignoreOutput = true
-                redirect(location)
+                pendingRedirect = location
             case .document:
                 sendHead(head)
                 if body.readableBytes > 0 { forward(body) }
@@ -239,10 +266,13 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     fileprivate func stdoutEnded() {
         stdoutClosed = true
-        // A script's stdout closes when it exits, in practice.
-        reaper?.reap(pid)
-        drainStderr()
-        defer { finishIfDone() }
+        defer {
+            drainStderr()
+            // A script's stdout closes when it exits, in practice: reap it now
+            // (after the output is settled, since the exit can be reported at once).
+            reaper?.reap(pid)
+            finishIfDone()
+        }
         guard !ignoreOutput else { return }
         if parser != nil, case .malformed(let reason) = parser!.end() {
             parser = nil
@@ -275,9 +305,15 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
            HTTPResponseStatus(statusCode: head.status).mayHaveResponseBody {
             headers.add(name: "Content-Type", value: contentType)
         }
-        remaining = head.contentLength
         let status = head.reason.map { HTTPResponseStatus(statusCode: head.status, reasonPhrase: $0) }
             ?? HTTPResponseStatus(statusCode: head.status)
+        if settings.isHead {
+            remaining = nil  // nothing is sent; a Content-Length describes the GET
+        } else if !status.mayHaveResponseBody {
+            remaining = 0  // 204, 304: any output would be read as the next response
+        } else {
+            remaining = head.contentLength
+        }
         response.sendHead(status, headers: headers)
     }
 
@@ -340,6 +376,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     fileprivate func stderrEnded() {
         if !stderrLine.isEmpty { logStderrLine() }
+        stderrChannel = nil
     }
 
     /// Reads what the script wrote to stderr so far; at EOF that is all of it,
@@ -347,7 +384,13 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private func drainStderr() {
         guard stderrDescriptor >= 0 else { return }
         var buffer = response.allocator.buffer(capacity: 4096)
+        var drained = 0
         while true {
+            // Bounded: a writer that keeps the pipe full gets a channel instead of the loop.
+            guard drained < Self.maxStderrDrain else {
+                watchStderr()
+                return
+            }
             buffer.clear()
             var result = 0
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4096) { raw in
@@ -355,6 +398,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
                 return max(0, result)
             }
             if result > 0 {
+                drained += result
                 stderrRead(buffer)
                 continue
             }
@@ -378,7 +422,9 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         guard stderrDescriptor >= 0 else { return }
         let descriptor = stderrDescriptor
         stderrDescriptor = -1
-        attach(input: descriptor, handler: OutputHandler(run: self, stream: .stderr)) { _ in }
+        attach(input: descriptor, handler: OutputHandler(run: self, stream: .stderr)) { [self] channel in
+            stderrChannel = channel
+        }
     }
 
     private func logStderrLine() {
@@ -400,7 +446,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         closeInputIfDone()
         resumeReading()
         // `output: body` that wrote nothing: an empty page, unless the script failed.
-        if stdoutClosed && !ignoreOutput && !response.headSent {
+        if settings.output == .body && stdoutClosed && !ignoreOutput && !response.headSent {
             ignoreOutput = true
             if status.isSuccess {
                 sendBodyOutputHead()
@@ -427,14 +473,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private func terminate() {
         guard !terminated else { return }
         terminated = true
-        if exitStatus == nil || CGIProcess.groupExists(pid) {
-            CGIProcess.signalGroup(pid, SIGTERM)
-            reaper?.reap(pid)
-            let pid = pid
-            eventLoop.assumeIsolated().scheduleTask(in: Self.killGrace) {
-                if CGIProcess.groupExists(pid) { CGIProcess.signalGroup(pid, SIGKILL) }
-            }
-        }
+        endGroup()
+        reaper?.reap(pid)
         stdout?.close(promise: nil)
         stdin?.close(promise: nil)
         stdin = nil
@@ -443,13 +483,37 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         resumeReading()
     }
 
-    /// The run is over once the script exited and its stdout closed: its slot frees up.
+    /// SIGTERM to what is left of the script's process group, SIGKILL two
+    /// seconds later; the reaper forgets the group once it is empty.
+    private func endGroup() {
+        guard !groupEnding else { return }
+        groupEnding = true
+        guard CGIProcess.groupExists(pid) else {
+            reaper?.groupGone(pid)
+            return
+        }
+        CGIProcess.signalGroup(pid, SIGTERM)
+        let pid = pid, reaper = reaper
+        eventLoop.assumeIsolated().scheduleTask(in: Self.killGrace) {
+            if CGIProcess.groupExists(pid) { CGIProcess.signalGroup(pid, SIGKILL) }
+            reaper?.groupGone(pid)
+        }
+    }
+
+    /// The run is over once the script exited and its stdout closed: its slot
+    /// frees up, anything it left running in its group is ended (a CGI request
+    /// owns its processes, as in Apache), and a local redirect is followed.
     private func finishIfDone() {
         guard exitStatus != nil, stdoutClosed, let release else { return }
         self.release = nil
         timer?.cancel()
         timer = nil
         release()
+        endGroup()
+        if let location = pendingRedirect {
+            pendingRedirect = nil
+            redirectSink = redirect(location)
+        }
     }
 
     // MARK: pipe handlers

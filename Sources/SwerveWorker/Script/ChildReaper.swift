@@ -20,6 +20,8 @@ final class ChildReaper: @unchecked Sendable {
     private var onExit: [pid_t: (ExitStatus) -> Void] = [:]
     /// Children being polled for, with the next retry delay.
     private var polling: [pid_t: TimeAmount] = [:]
+    /// Process groups of scripts that may still have members (a fast stop kills them).
+    private var groups: Set<pid_t> = []
 
     static let firstRetry = TimeAmount.milliseconds(1)
     static let maxRetry = TimeAmount.milliseconds(100)
@@ -53,6 +55,12 @@ final class ChildReaper: @unchecked Sendable {
     func watch(_ pid: pid_t, onExit handler: @escaping (ExitStatus) -> Void) {
         eventLoop.preconditionInEventLoop()
         onExit[pid] = handler
+        groups.insert(pid)
+    }
+
+    /// The script's process group is empty (or was SIGKILLed): nothing left to stop.
+    func groupGone(_ pid: pid_t) {
+        groups.remove(pid)
     }
 
     /// The child has exited or is about to (its stdout closed, or it was
@@ -83,12 +91,13 @@ final class ChildReaper: @unchecked Sendable {
     /// reaps what it can (the worker exits next; init inherits the rest).
     func killAll() {
         eventLoop.preconditionInEventLoop()
+        for pid in groups.union(onExit.keys) { CGIProcess.signalGroup(pid, SIGKILL) }
         for pid in onExit.keys {
-            CGIProcess.signalGroup(pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
         }
         onExit.removeAll()
         polling.removeAll()
+        groups.removeAll()
     }
 }

@@ -49,11 +49,12 @@ final class DeferredBodySink: RequestBodySink {
         target = sink
         let parts = held
         held = []
-        if sink.wantsBody { parts.forEach(sink.receive) }
-        if ended { sink.receiveEnd() }
+        // Resume first: the new sink may pause reading again while it takes the held parts.
         if readingPaused {
             readingPaused = false
             response.resumeReading()
         }
+        if sink.wantsBody { parts.forEach(sink.receive) }
+        if ended { sink.receiveEnd() }
     }
 }

@@ -85,7 +85,8 @@ struct ScriptResponder: Responder {
             return DiscardingBodySink.shared
         }
         let settings = CGIRun.Settings(output: route.output, contentType: route.contentType,
-                                       timeout: context.timeout, logger: context.logger)
+                                       timeout: context.timeout, logger: context.logger,
+                                       isHead: request.head.method == .HEAD)
         let run = CGIRun(scriptName: script.name, settings: settings, response: response,
                          redirect: { [context] location in
                              Self.internalRedirect(request, to: location, response: response, logger: context.logger)
@@ -97,22 +98,26 @@ struct ScriptResponder: Responder {
 
     /// RFC 3875 §6.2.2: answer as if the client had asked for `location`
     /// with GET — through the vhost's routes, like any request.
-    static func internalRedirect(_ request: Request, to location: String, response: ResponseWriter, logger: Logger) {
+    /// Returns what answers the new request (told if the client goes away).
+    static func internalRedirect(_ request: Request, to location: String, response: ResponseWriter,
+                                 logger: Logger) -> RequestBodySink? {
         guard request.internalRedirects < maxInternalRedirects else {
             logger.error("more than \(maxInternalRedirects) internal redirects for \(request.head.uri), the last to \(location)")
             response.sendError(.internalServerError)
-            return
+            return nil
         }
         guard let target = RequestPath(target: location), let (prefix, responder) = request.site.routes.match(target.path) else {
             response.sendError(.notFound)
-            return
+            return nil
         }
         var head = HTTPRequestHead(version: request.head.version, method: .GET, uri: location, headers: request.head.headers)
         for name in ["content-length", "content-type", "transfer-encoding", "expect"] { head.headers.remove(name: name) }
         var next = Request(head: head, target: target, site: request.site, routePrefix: prefix,
                            remoteAddress: request.remoteAddress, localAddress: request.localAddress)
         next.internalRedirects = request.internalRedirects + 1
-        responder.respond(to: next, response: response).receiveEnd()
+        let sink = responder.respond(to: next, response: response)
+        sink.receiveEnd()
+        return sink
     }
 }
 
