@@ -12,7 +12,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFTFLAGS ?= -c release -Xswiftc -enable-testing
 BIN     := .build/release/swerve
 
-.PHONY: all deps build run check test clean
+.PHONY: all deps build run check test clean install uninstall
 
 all: build
 
@@ -42,6 +42,7 @@ test: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
 	$(BROWSER_PYTHON) Tests/Browser/gallery_test.py $(BIN) .build/browser-artifacts
+	bash Tests/Install/staged_install_test.sh
 
 # The browser test (headless Chromium through selenium) wants Debian's
 # python3-selenium, which belongs to /usr/bin/python3; it skips itself, with
@@ -50,3 +51,82 @@ BROWSER_PYTHON ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import s
 
 clean:
 	rm -rf .build
+
+# ---------------------------------------------------------------------------
+# Install as a systemd service (docs/operations.md). DESTDIR stages the whole
+# tree elsewhere (packaging, tests); then no user is created, nothing is
+# chowned and systemd is not told.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DOCDIR     ?= $(PREFIX)/share/doc/swerve
+CONFDIR    ?= /etc/swerve
+SITEDIR    ?= /var/www/swerve
+LOGDIR     ?= /var/log/swerve
+UNITDIR    ?= /etc/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+LOGROTATEDIR ?= /etc/logrotate.d
+
+# The shipped config, made absolute for an installed server on port 80.
+INSTALLED_CONFIG = sed -e '1s|.*|\# swerve — installed configuration, written by `make install` from config/config.yaml.|' \
+	-e '2,$$s|config/config.yaml|$(CONFDIR)/config.yaml|g' -e 's| (config/)||' \
+	-e 's|\.\./www/default|$(SITEDIR)|g' \
+	-e 's|listen: \[8080\]|listen: [80]|' \
+	-e 's|access_log: stdout|access_log: $(LOGDIR)/access.log|' \
+	-e 's|^server:$$|server:\n  pid_file: /run/swerve/swerve.pid   \# read by `swerve signal` (logrotate)|' \
+	config/config.yaml
+# Unit files and the logrotate snippet name the install's paths.
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SITEDIR@|$(SITEDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+STAGED = $(if $(DESTDIR),yes,)
+
+install: build
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(LOGROTATEDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/swerve
+	install -m 0644 docs/operations.md docs/configuration.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 systemd/swerve.sysusers $(DESTDIR)$(SYSUSERSDIR)/swerve.conf
+	@if [ -z "$(STAGED)" ] && ! id swerve >/dev/null 2>&1; then \
+		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/swerve.conf; \
+		else useradd --system --user-group --home-dir $(SITEDIR) --shell /usr/sbin/nologin swerve; fi; \
+		echo "created the system user 'swerve'"; \
+	fi
+	$(SUBST) systemd/swerve.service > $(DESTDIR)$(UNITDIR)/swerve.service
+	$(SUBST) systemd/swerve.socket > $(DESTDIR)$(UNITDIR)/swerve.socket
+	$(SUBST) systemd/swerve.logrotate > $(DESTDIR)$(LOGROTATEDIR)/swerve
+	chmod 0644 $(DESTDIR)$(UNITDIR)/swerve.service $(DESTDIR)$(UNITDIR)/swerve.socket $(DESTDIR)$(LOGROTATEDIR)/swerve
+	@# Never overwrite an operator's config: the new default goes beside it.
+	@$(INSTALLED_CONFIG) > $(DESTDIR)$(CONFDIR)/config.yaml.tmp
+	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
+		mv $(DESTDIR)$(CONFDIR)/config.yaml.tmp $(DESTDIR)$(CONFDIR)/config.yaml.new; \
+		chmod 0640 $(DESTDIR)$(CONFDIR)/config.yaml.new; \
+		echo "kept $(CONFDIR)/config.yaml; the new default is $(CONFDIR)/config.yaml.new (compare: diff $(CONFDIR)/config.yaml $(CONFDIR)/config.yaml.new)"; \
+	else \
+		mv $(DESTDIR)$(CONFDIR)/config.yaml.tmp $(DESTDIR)$(CONFDIR)/config.yaml; \
+		chmod 0640 $(DESTDIR)$(CONFDIR)/config.yaml; \
+		echo "installed $(CONFDIR)/config.yaml"; \
+	fi
+	@if [ -z "$(STAGED)" ]; then chgrp swerve $(CONFDIR)/config.yaml $(CONFDIR)/config.yaml.new 2>/dev/null || true; fi
+	@# The demo site only where there is no site yet: content is the operator's.
+	@if [ -e $(DESTDIR)$(SITEDIR)/index.html ]; then \
+		echo "kept the site in $(SITEDIR)"; \
+	else \
+		install -d -m 0755 $(DESTDIR)$(SITEDIR); \
+		(cd www/default && find . -path ./uploads -prune -o -name __pycache__ -prune -o -type d -print) | \
+			while read -r d; do install -d -m 0755 "$(DESTDIR)$(SITEDIR)/$$d"; done; \
+		(cd www/default && find . -path ./uploads -prune -o -name __pycache__ -prune -o -type f -print) | \
+			while read -r f; do install -m 0644 "www/default/$$f" "$(DESTDIR)$(SITEDIR)/$$f"; done; \
+		echo "installed the demo site in $(SITEDIR)"; \
+	fi
+	install -d -m 0750 $(DESTDIR)$(SITEDIR)/uploads $(DESTDIR)$(LOGDIR)
+	@if [ -z "$(STAGED)" ]; then chown swerve:swerve $(SITEDIR)/uploads $(LOGDIR); fi
+	@if [ -z "$(STAGED)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "done. Start with: systemctl enable --now swerve (see $(DOCDIR)/operations.md)"
+
+# Removes what install put in place, except the config, the site and the
+# logs (the operator's), and the 'swerve' user (which may still own files).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/swerve $(DESTDIR)$(UNITDIR)/swerve.service $(DESTDIR)$(UNITDIR)/swerve.socket \
+		$(DESTDIR)$(LOGROTATEDIR)/swerve $(DESTDIR)$(SYSUSERSDIR)/swerve.conf \
+		$(DESTDIR)$(DOCDIR)/operations.md $(DESTDIR)$(DOCDIR)/configuration.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if [ -z "$(STAGED)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "kept $(CONFDIR), $(SITEDIR), $(LOGDIR) and the user 'swerve'"

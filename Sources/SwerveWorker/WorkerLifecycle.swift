@@ -40,6 +40,10 @@ final class WorkerLifecycle: @unchecked Sendable {
 
     /// Dispatch sources turn signals into calls on the event loop (workers may use threads).
     func installSignalHandlers() -> [DispatchSourceSignal] {
+        // The master's own signals, should they reach a worker (`pkill -HUP swerve`
+        // matches both process names): ignored, as nginx's workers do. By default
+        // HUP would kill the worker and TTIN/TTOU would stop it.
+        for ignored in [SIGHUP, SIGTTIN, SIGTTOU, SIGUSR2, SIGWINCH] { signal(ignored, SIG_IGN) }
         let actions: [(Int32, @Sendable () -> Void)] = [
             (SIGQUIT, { [self] in self.drain() }),
             (SIGTERM, { [self] in self.stop() }),

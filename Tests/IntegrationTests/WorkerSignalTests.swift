@@ -26,6 +26,18 @@ import Testing
         try waitUntil("the worker writes to the new file too", timeout: 15) { server.errorLog.contains("[\(worker)] worker reopened its logs") }
     }
 
+    @Test func theMastersSignalsDoNotHurtAWorker() throws {
+        let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
+        try server.start()
+        let worker = try #require(server.workers.first)
+        for number in [SIGHUP, SIGTTIN, SIGTTOU, SIGUSR2, SIGWINCH] { kill(worker, number) }
+        #expect(try server.get("/a.txt").status == 200)
+        let state = try String(contentsOfFile: "/proc/\(worker)/stat", encoding: .utf8).split(separator: ")").last?.split(separator: " ").first
+        #expect(state == "S" || state == "R", "worker state \(String(describing: state))")
+        #expect(server.workers == [worker])
+        #expect(!server.errorLog.contains("died unexpectedly"))
+    }
+
     @Test func usr1ReopensTheAccessLog() throws {
         let server = try TestServer.simple(files: ["a.txt": Data("alpha".utf8)])
         try server.start()
