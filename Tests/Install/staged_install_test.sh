@@ -74,6 +74,36 @@ else
     fail "the installed config does not pass swerve check"
 fi
 
+# Socket activation as swerve.socket does it: systemd-socket-activate binds the
+# port and execs swerve on the first connection, passing the socket in LISTEN_FDS.
+if command -v systemd-socket-activate >/dev/null; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    sed -e "s|listen: \[80\]|listen: [\"127.0.0.1:$port\"]|" -e "s|workers: auto|workers: 1|" \
+        -e "s|access_log: $stage/var/log/swerve/access.log|access_log: off|" "$stage/check.yaml" > "$stage/activate.yaml"
+    systemd-socket-activate -l "127.0.0.1:$port" "$stage/usr/local/bin/swerve" serve -c "$stage/activate.yaml" \
+        > "$stage/activate.log" 2>&1 &
+    activator=$!
+    status=000
+    for _ in $(seq 100); do  # bounded: 10 s
+        status=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).status)' \
+            "http://127.0.0.1:$port/" 2>/dev/null || echo 000)
+        [ "$status" = 200 ] && break
+        sleep 0.1
+    done
+    if [ "$status" = 200 ] && grep -q "adopted listener 127.0.0.1:$port from systemd" "$stage/activate.log"; then
+        ok "socket activation: the first connection starts swerve, which adopts the socket"
+    else
+        cat "$stage/activate.log" >&2
+        fail "socket activation did not serve (HTTP $status)"
+    fi
+    kill -TERM "$activator" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$activator" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$activator" 2>/dev/null || true
+    wait "$activator" 2>/dev/null || true
+else
+    echo "  (systemd-socket-activate not found: socket activation check skipped)"
+fi
+
 # A second install keeps an edited config and puts the new default beside it.
 echo "# edited by the operator" >> "$config"
 edited=$(sha256sum < "$config")
