@@ -62,6 +62,9 @@ public struct Timeouts: Sendable, Equatable {
     public var body = Duration.seconds(60)
     /// An idle keep-alive connection is closed after this.
     public var keepalive = Duration.seconds(15)
+    /// A client that takes none of a response's bytes for this long is
+    /// dropped (nginx's send_timeout).
+    public var send = Duration.seconds(60)
     /// Wall time of one script run → 504.
     public var script = Duration.seconds(30)
 

@@ -14,7 +14,7 @@ struct ConfigDecoder {
     static let serverKeys = [
         "workers", "user", "group", "pid_file", "shutdown_timeout", "max_connections", "backlog", "timeouts", "limits",
     ]
-    static let timeoutKeys = ["header", "body", "keepalive", "script"]
+    static let timeoutKeys = ["header", "body", "keepalive", "send", "script"]
     static let limitKeys = ["max_header_size", "max_body_size"]
     static let loggingKeys = ["access_log", "error_log", "level", "format"]
     static let vhostKeys = ["names", "default", "listen", "root", "index", "error_pages", "routes"]
@@ -73,6 +73,7 @@ struct ConfigDecoder {
             if let node = timeouts["header"], let value = reader.duration(node, "header") { server.timeouts.header = value }
             if let node = timeouts["body"], let value = reader.duration(node, "body") { server.timeouts.body = value }
             if let node = timeouts["keepalive"], let value = reader.duration(node, "keepalive") { server.timeouts.keepalive = value }
+            if let node = timeouts["send"], let value = reader.duration(node, "send") { server.timeouts.send = value }
             if let node = timeouts["script"], let value = reader.duration(node, "script") { server.timeouts.script = value }
         }
         if let node = fields["limits"], let limits = reader.fields(node, of: "server.limits", known: Self.limitKeys) {

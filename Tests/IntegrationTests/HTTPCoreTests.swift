@@ -188,4 +188,42 @@ import Testing
         let pattern = #"^127\.0\.0\.1 - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET /a\.txt\?q=1 HTTP/1\.1" 200 5 "http://x/" "probe/1\.0" localhost \d+\.\d{3}$"#
         #expect(line.range(of: pattern, options: .regularExpression) != nil, "\(line)")
     }
+
+    @Test func aSlowDownloadOutlastsTheKeepAliveTimeout() throws {
+        // 24 MiB read at about 8 MiB/s with a 1 s keep-alive timeout: the timer
+        // must wait until the body has left the server, or the download is cut.
+        let size = 24 << 20
+        let server = try TestServer.simple(server: "  timeouts: { keepalive: 1s }",
+                                           files: ["big.bin": Data(repeating: 0x5a, count: size)])
+        try server.start()
+        let connection = try server.connect()
+        try connection.send("GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        var received = 0
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        let started = Date()
+        while received < size + 100 {  // head plus body
+            let count = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += count
+            usleep(30_000)  // a slow reader: 256 KiB per 30 ms at most
+            if Date().timeIntervalSince(started) > 30 { break }
+        }
+        #expect(received > size, "got \(received) bytes of a \(size)-byte body")
+        #expect(Date().timeIntervalSince(started) > 1.5, "the download must have outlasted the keep-alive timeout")
+    }
+
+    @Test func aClientThatStopsReadingIsDroppedAfterTheSendTimeout() throws {
+        let size = 24 << 20
+        let server = try TestServer.simple(server: "  timeouts: { send: 1s }",
+                                           files: ["big.bin": Data(repeating: 0x5a, count: size)])
+        try server.start()
+        let connection = try server.connect()
+        try connection.send("GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try waitUntil("the server drops the client that reads nothing", timeout: 15) {
+            server.errorLog.contains("took no data for 1s: connection closed")
+        }
+        // What the kernel already held arrives, then the end: never the whole body.
+        let bytes = try connection.readToEnd()
+        #expect(bytes.count < size)
+    }
 }

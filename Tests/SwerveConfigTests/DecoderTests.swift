@@ -46,6 +46,7 @@ struct DecoderTests {
                 header: 5s
                 body: 1m
                 keepalive: 500ms
+                send: 2m
                 script: 1h30m
               limits:
                 max_header_size: 8KiB
@@ -106,6 +107,7 @@ struct DecoderTests {
         server.timeouts.header = .seconds(5)
         server.timeouts.body = .seconds(60)
         server.timeouts.keepalive = .milliseconds(500)
+        server.timeouts.send = .seconds(120)
         server.timeouts.script = .seconds(5400)
         server.limits.maxHeaderSize = 8 * 1024
         server.limits.maxBodySize = 2 * 1024 * 1024

@@ -51,7 +51,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         case closing
     }
 
-    private enum TimerKind { case header, body, keepalive }
+    /// `send`: a response is still in our buffers, waiting for the client to
+    /// take it; the keep-alive (or the close) waits for it.
+    private enum TimerKind { case header, body, keepalive, send }
 
     private let worker: WorkerContext
     private let listener: ListenAddress
@@ -66,6 +68,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var deadline = NIODeadline.distantFuture
     private var armedTask: Scheduled<Void>?
     private var armedAt: NIODeadline?
+    /// Bytes of responses not yet handed to the socket when the send timer
+    /// was armed: less at the next tick means the client is reading.
+    private var bufferedAtSendTick = 0
 
     init(worker: WorkerContext, listener: ListenAddress) {
         self.worker = worker
@@ -312,13 +317,19 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         log(exchange, status: exchange.status.map { Int($0.code) } ?? 0)
         // Settle our state before writing `.end`: NIOHTTP1 delivers the next
         // pipelined request from inside that write.
+        // Until the response has left our buffers (a large file to a slow
+        // client can take minutes) the send timeout applies, and only then the
+        // keep-alive timeout or the close: a keep-alive timer counted from here
+        // would cut the download short. The write's promise says when; it is
+        // usually fulfilled inside the flush itself.
         if !exchange.keepAlive {
             phase = .closing
-            cancelTimer()
+            awaitSend(context)
             // Flush what is written first: for a response to no request (408 on a
             // partial head) NIOHTTP1's pipeline handler closes on the `.end` itself.
             context.flush()
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+                self?.cancelTimer()
                 self?.closeGracefully()
             }
             return
@@ -329,7 +340,34 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             // The rest of an unread body is drained before the next request.
             schedule(.body, after: worker.timeouts.body)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        guard case .waiting = phase else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        awaitSend(context)
+        let request = requestCount
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenSuccess { [weak self] in
+            self?.responseHandedOver(request: request)
+        }
+    }
+
+    private func bufferedBytes(_ context: ChannelHandlerContext) -> Int {
+        (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+    }
+
+    private func awaitSend(_ context: ChannelHandlerContext) {
+        bufferedAtSendTick = bufferedBytes(context)
+        schedule(.send, after: worker.timeouts.send)
+    }
+
+    /// The last response left our buffers: the connection is idle from now.
+    private func responseHandedOver(request: Int) {
+        guard request == requestCount, timerKind == .send, case .waiting(let bytesSeen) = phase else { return }
+        if bytesSeen {
+            schedule(.header, after: worker.timeouts.header)
+        } else {
+            schedule(.keepalive, after: worker.timeouts.keepalive)
+        }
     }
 
     func setReading(_ enabled: Bool) {
@@ -418,6 +456,21 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     private func timerFired(_ kind: TimerKind) {
         guard let context else { return }
+        if kind == .send {
+            let buffered = bufferedBytes(context)
+            if buffered > 0 && buffered < bufferedAtSendTick {
+                awaitSend(context)  // the client is reading, slowly: give it another period
+                return
+            }
+            if buffered > 0 {
+                worker.logger.info("\(remoteAddress?.description ?? "a client") took no data for \(worker.timeouts.send.components.seconds)s: connection closed")
+                phase = .closing
+                context.close(promise: nil)
+            } else if case .waiting = phase {
+                schedule(.keepalive, after: worker.timeouts.keepalive)  // handed over meanwhile
+            }
+            return
+        }
         switch (kind, phase) {
         case (.header, .waiting(bytesSeen: true)):
             // A head begun but not finished in time: 408, then close.
