@@ -139,25 +139,7 @@ public final class AccessLog: @unchecked Sendable {
     }
 
     private func appendJSONString(_ text: String) {
-        buffer.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": append("\\\"")
-            case "\\": append("\\\\")
-            case "\n": append("\\n")
-            case "\r": append("\\r")
-            case "\t": append("\\t")
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    append("\\u00")
-                    buffer.append(Self.hex[Int(scalar.value >> 4)])
-                    buffer.append(Self.hex[Int(scalar.value & 0xF)])
-                } else {
-                    buffer.append(contentsOf: Array(String(scalar).utf8))
-                }
-            }
-        }
-        buffer.append(UInt8(ascii: "\""))
+        JSONString.append(text, to: &buffer)
     }
 
     private static let hex = Array("0123456789ABCDEF".utf8)
