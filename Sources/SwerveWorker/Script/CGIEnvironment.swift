@@ -62,9 +62,9 @@ public struct CGIEnvironment: Equatable, Sendable {
         self.variables = variables
     }
 
-    /// `NAME=value` strings for execve, sorted (deterministic for tests and logs).
+    /// `NAME=value` strings for execve (in no particular order).
     public var execveStrings: [String] {
-        variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        variables.map { "\($0.key)=\($0.value)" }
     }
 
     /// `HTTP_*` for each request header: upper-cased, "-" → "_", repeated

@@ -69,10 +69,14 @@ final class ChildReaper: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard onExit[pid] != nil, polling[pid] == nil else { return }
         polling[pid] = Self.firstRetry
-        attempt(pid)
+        attempt(pid, again: { [self] in
+            // The script is usually exiting as its stdout closes: try again once the
+            // loop is done with what is ready now, before falling back to timers.
+            eventLoop.assumeIsolated().execute { [self] in attempt(pid, again: nil) }
+        })
     }
 
-    private func attempt(_ pid: pid_t) {
+    private func attempt(_ pid: pid_t, again: (() -> Void)? = nil) {
         guard let delay = polling[pid] else { return }
         var status: Int32 = 0
         var result: pid_t
@@ -81,6 +85,10 @@ final class ChildReaper: @unchecked Sendable {
             polling[pid] = nil
             let exit = result == pid ? ExitStatus(waitStatus: status) : .signalled(SIGKILL)
             onExit.removeValue(forKey: pid)?(exit)
+            return
+        }
+        if let again {
+            again()
             return
         }
         polling[pid] = min(delay * 2, Self.maxRetry)
