@@ -61,7 +61,8 @@ BINDIR     ?= $(PREFIX)/bin
 DOCDIR     ?= $(PREFIX)/share/doc/swerve
 CONFDIR    ?= /etc/swerve
 SITEDIR    ?= /var/www/swerve
-LOGDIR     ?= /var/log/swerve
+# Fixed: the unit's LogsDirectory= and the logrotate snippet name it.
+LOGDIR     := /var/log/swerve
 UNITDIR    ?= /etc/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 LOGROTATEDIR ?= /etc/logrotate.d
@@ -78,7 +79,10 @@ INSTALLED_CONFIG = sed -e '1s|.*|\# swerve — installed configuration, written 
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SITEDIR@|$(SITEDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 STAGED = $(if $(DESTDIR),yes,)
 
-install: build
+# Not `install: build`: under sudo the toolchain may not be on PATH, and a
+# root-owned .build would break the next `make test`. Build first, as yourself.
+install:
+	@[ -x $(BIN) ] || { echo "no $(BIN): run 'make build' first (as yourself), then 'sudo make install'"; exit 1; }
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/swerve
@@ -124,6 +128,8 @@ install: build
 # Removes what install put in place, except the config, the site and the
 # logs (the operator's), and the 'swerve' user (which may still own files).
 uninstall:
+	@if [ -z "$(STAGED)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now swerve.socket swerve.service 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/swerve $(DESTDIR)$(UNITDIR)/swerve.service $(DESTDIR)$(UNITDIR)/swerve.socket \
 		$(DESTDIR)$(LOGROTATEDIR)/swerve $(DESTDIR)$(SYSUSERSDIR)/swerve.conf \
 		$(DESTDIR)$(DOCDIR)/operations.md $(DESTDIR)$(DOCDIR)/configuration.md

@@ -92,7 +92,8 @@ public enum Worker {
                                                     maxBodySize: maxBody))
             case .upload(let upload):
                 let context = UploadResponder.Context(pool: threadPool, eventLoop: eventLoop, dates: dates, logger: logger,
-                                                      realDir: FileSystem.realPath(upload.dir) ?? upload.dir)
+                                                      realDir: FileSystem.realPath(upload.dir) ?? upload.dir,
+                                                      mimeTypes: config.mimeTypes)
                 return (route.path, UploadResponder(route: upload, context: context))
             case .script(let script):
                 let prefix = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path

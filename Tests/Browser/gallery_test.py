@@ -281,12 +281,21 @@ def test_refusals(driver, server, artifacts, folder):
     wait(driver).until(lambda d: "image" in message.text)
     assert "error" in message.get_attribute("class")
     screenshot(driver, artifacts, "upload-refused", PHONE)
-    # Unknown photo: the script answers 404.
-    try:
-        urllib.request.urlopen(server.url("/cgi-bin/view.py?name=missing.jpg"), timeout=10)
-        raise AssertionError("an unknown photo did not give 404")
-    except urllib.error.HTTPError as error:
-        assert error.code == 404, error.code
+    # Unknown photo, or a name with a NUL byte: the script answers 404.
+    for name in ("missing.jpg", "a%00.png", "..%2Fconfig.png"):
+        try:
+            urllib.request.urlopen(server.url("/cgi-bin/view.py?name=" + name), timeout=10)
+            raise AssertionError("view.py?name=%s did not give 404" % name)
+        except urllib.error.HTTPError as error:
+            assert error.code == 404, (name, error.code)
+    # A sidecar that is valid JSON but not an object must not break the gallery.
+    shutil.copy(os.path.join(folder, "photo.png"), os.path.join(server.uploads, "odd.png"))
+    with open(os.path.join(server.uploads, "odd.png.json"), "w") as f:
+        f.write("[]")
+    with urllib.request.urlopen(server.url("/cgi-bin/gallery.py"), timeout=10) as response:
+        assert response.status == 200 and "odd" in response.read().decode()
+    os.remove(os.path.join(server.uploads, "odd.png"))
+    os.remove(os.path.join(server.uploads, "odd.png.json"))
 
 
 def test_examples(driver, server):

@@ -189,6 +189,26 @@ import Testing
         #expect(line.range(of: pattern, options: .regularExpression) != nil, "\(line)")
     }
 
+    /// Reads up to `limit` bytes at most 256 KiB per 30 ms (a slow client),
+    /// calling `midway` once after the first MiB; stops at EOF or after 30 s.
+    private func readSlowly(_ connection: RawConnection, limit: Int, midway: () -> Void = {}) -> Int {
+        var received = 0
+        var calledMidway = false
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        let started = Date()
+        while received < limit, Date().timeIntervalSince(started) < 30 {
+            let count = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += count
+            if received > 1 << 20 && !calledMidway {
+                calledMidway = true
+                midway()
+            }
+            usleep(30_000)
+        }
+        return received
+    }
+
     @Test func aSlowDownloadOutlastsTheKeepAliveTimeout() throws {
         // 24 MiB read at about 8 MiB/s with a 1 s keep-alive timeout: the timer
         // must wait until the body has left the server, or the download is cut.
@@ -198,18 +218,28 @@ import Testing
         try server.start()
         let connection = try server.connect()
         try connection.send("GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        var received = 0
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         let started = Date()
-        while received < size + 100 {  // head plus body
-            let count = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            received += count
-            usleep(30_000)  // a slow reader: 256 KiB per 30 ms at most
-            if Date().timeIntervalSince(started) > 30 { break }
-        }
+        let received = readSlowly(connection, limit: size + 100)
         #expect(received > size, "got \(received) bytes of a \(size)-byte body")
         #expect(Date().timeIntervalSince(started) > 1.5, "the download must have outlasted the keep-alive timeout")
+
+        // The same when the response ends before the request does (its body comes later).
+        let early = try server.connect()
+        try early.send("GET /big.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n")
+        let midway = readSlowly(early, limit: size + 100) { try? early.send("hello") }
+        #expect(midway > size, "got \(midway) bytes of a \(size)-byte body")
+    }
+
+    @Test func aGracefulStopLetsASlowDownloadFinish() throws {
+        let size = 24 << 20
+        let server = try TestServer.simple(files: ["big.bin": Data(repeating: 0x5a, count: size)])
+        try server.start()
+        let connection = try server.connect()
+        try connection.send("GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        // QUIT while most of the body is still in the server: it is a request in flight (SPEC §3).
+        let received = readSlowly(connection, limit: size + 100) { server.signal(SIGQUIT) }
+        #expect(received > size, "got \(received) bytes of a \(size)-byte body")
+        try waitUntil("swerve exits after the drain", timeout: 15) { !(server.process?.isRunning ?? false) }
     }
 
     @Test func aClientThatStopsReadingIsDroppedAfterTheSendTimeout() throws {

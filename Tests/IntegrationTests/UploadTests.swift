@@ -212,6 +212,19 @@ import Testing
         #expect(try post(server, Self.multipart([("a", "ok.png", "image/png", Self.bytes(1000))])).status == 201)
     }
 
+    @Test func aNameServedAsAnotherTypeIs415() throws {
+        // The declared type is the client's word; the name decides how the file is served.
+        let server = try start("        accept: [image/*]")
+        for (name, why) in [("page.html", "would be served as text/html: stored XSS"),
+                            ("photo.png.gz", "would be the gzip form of photo.png"),
+                            ("noextension", "would be served as application/octet-stream")] {
+            let response = try post(server, Self.multipart([("file", name, "image/png", Self.bytes(100))]))
+            #expect(response.status == 415, "\(name) \(why)")
+        }
+        #expect(self.stored(server).isEmpty)
+        #expect(try post(server, Self.multipart([("file", "photo.PNG", "image/png", Self.bytes(100))])).status == 201)
+    }
+
     @Test func abortedUploadLeavesNoFileAndNoTemporaryFile() throws {
         let server = try start()
         let body = Self.multipart([("file", "half.bin", "application/octet-stream", Self.bytes(2_000_000))])

@@ -257,7 +257,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         phase = .waiting(bytesSeen: false)
-        schedule(.keepalive, after: worker.timeouts.keepalive)
+        if let context, bufferedBytes(context) > 0 {
+            awaitSend(context)  // the response is still on its way: `responseHandedOver` follows
+        } else {
+            schedule(.keepalive, after: worker.timeouts.keepalive)
+        }
     }
 
     // MARK: writing (called by ResponseWriter)
@@ -314,6 +318,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     func writeEnd(_ exchange: Exchange) {
         guard let context, !exchange.responseEnded else { return }
         exchange.responseEnded = true
+        // Draining began after the head went out: end the connection after this
+        // response (allowed after any response) rather than close under it.
+        if worker.isDraining { exchange.keepAlive = false }
         log(exchange, status: exchange.status.map { Int($0.code) } ?? 0)
         // Settle our state before writing `.end`: NIOHTTP1 delivers the next
         // pipelined request from inside that write.
@@ -340,11 +347,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             // The rest of an unread body is drained before the next request.
             schedule(.body, after: worker.timeouts.body)
         }
-        guard case .waiting = phase else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            return
-        }
-        awaitSend(context)
+        if case .waiting = phase { awaitSend(context) }
+        // Also when the request's end is still to come: `finish` then waits for this.
         let request = requestCount
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenSuccess { [weak self] in
             self?.responseHandedOver(request: request)
@@ -363,6 +367,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// The last response left our buffers: the connection is idle from now.
     private func responseHandedOver(request: Int) {
         guard request == requestCount, timerKind == .send, case .waiting(let bytesSeen) = phase else { return }
+        if worker.isDraining {
+            phase = .closing
+            cancelTimer()
+            closeGracefully()
+            return
+        }
         if bytesSeen {
             schedule(.header, after: worker.timeouts.header)
         } else {
@@ -412,10 +422,15 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// bytes never turn our close into a reset that destroys the response.
     private func closeGracefully() {
         guard let context, context.channel.isActive else { return }
-        context.close(mode: .output, promise: nil)
         let channel = context.channel
-        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
-            channel.close(promise: nil)
+        // NIO shuts the output down once what is written has left; a response
+        // still on its way to a slow client gets it, within the send timeout.
+        if bufferedBytes(context) > 0 { awaitSend(context) }
+        context.close(mode: .output).assumeIsolated().whenComplete { [weak self] _ in
+            if self?.timerKind == .send { self?.cancelTimer() }
+            channel.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
+                channel.close(promise: nil)
+            }
         }
     }
 

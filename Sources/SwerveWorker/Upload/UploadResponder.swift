@@ -14,6 +14,8 @@ struct UploadResponder: Responder {
         var logger: Logger
         /// The upload folder with symlinks resolved, to find its public URL.
         var realDir: String
+        /// How stored files will be served (by extension): checked against `accept`.
+        var mimeTypes: MIMETypes
 
         /// "/uploads/photo.jpg" when the folder lies under the vhost's root and
         /// that path is served by a static route; else nil.

@@ -118,6 +118,18 @@ final class UploadSink: RequestBodySink {
             refuse(.unsupportedMediaType, "type '\(type)' is not accepted here")
             return
         }
+        // The declared type is the client's word; the stored file is served by its
+        // extension. "x.html" sent as image/png would come back as a page of this
+        // site (stored XSS), "photo.png.gz" as the gzip form of someone's photo.
+        if !route.accept.isEmpty {
+            let stored = SafeFileName.make(from: filename)
+            let servedAs = context.mimeTypes.type(forPath: stored).split(separator: ";")[0]
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            guard UploadResponder.accepts(servedAs, patterns: route.accept) else {
+                refuse(.unsupportedMediaType, "'\(stored)' would be served as '\(servedAs)', which is not accepted here")
+                return
+            }
+        }
         let file = UploadFile(originalName: filename, contentType: type, dir: route.dir, pool: context.pool,
                               eventLoop: response.eventLoop)
         files.append(file)

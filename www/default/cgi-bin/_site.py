@@ -59,7 +59,7 @@ def upload_url(name):
 
 def is_photo_name(name):
     """A stored file's own name: no folders, no dotfiles, an image extension."""
-    return (name == os.path.basename(name) and not name.startswith(".")
+    return (name == os.path.basename(name) and not name.startswith(".") and "\0" not in name
             and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS)
 
 
@@ -77,8 +77,10 @@ def load_photo(name, folder=None):
     try:
         with open(path + ".json", encoding="utf-8") as sidecar:
             meta = json.load(sidecar)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
+    if not isinstance(meta, dict):  # a sidecar is ours, but never trust a file
+        meta = {}
     fields = meta.get("fields") if isinstance(meta.get("fields"), dict) else {}
     title = fields.get("title") if isinstance(fields.get("title"), str) else ""
     uploaded = meta.get("uploaded_at") if isinstance(meta.get("uploaded_at"), str) else ""
@@ -87,8 +89,8 @@ def load_photo(name, folder=None):
         "title": title.strip() or os.path.splitext(name)[0],
         "uploaded_at": uploaded,
         "size": info.st_size,
-        "content_type": meta.get("content_type") or "",
-        "original_name": meta.get("original_name") or name,
+        "content_type": meta.get("content_type") if isinstance(meta.get("content_type"), str) else "",
+        "original_name": meta.get("original_name") if isinstance(meta.get("original_name"), str) else name,
         # Newest first; photos of the same second by their files' time.
         "sort_key": (uploaded, info.st_mtime_ns),
     }
