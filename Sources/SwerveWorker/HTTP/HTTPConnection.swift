@@ -71,6 +71,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Bytes of responses not yet handed to the socket when the send timer
     /// was armed: less at the next tick means the client is reading.
     private var bufferedAtSendTick = 0
+    /// The request whose response's `.end` has not left our buffers yet (a
+    /// slow client); nil once everything written was handed to the socket.
+    private var responseInFlight: Int?
 
     init(worker: WorkerContext, listener: ListenAddress) {
         self.worker = worker
@@ -250,17 +253,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Both the request and its response are complete: wait for the next one.
     private func finish(_ exchange: Exchange) {
         guard case .exchange(let current) = phase, current === exchange else { return }
-        if worker.isDraining {
-            phase = .closing
-            cancelTimer()
-            closeGracefully()
-            return
-        }
         phase = .waiting(bytesSeen: false)
-        if let context, bufferedBytes(context) > 0 {
+        if let context, responseInFlight != nil {
             awaitSend(context)  // the response is still on its way: `responseHandedOver` follows
         } else {
-            schedule(.keepalive, after: worker.timeouts.keepalive)
+            becomeIdle()
         }
     }
 
@@ -328,17 +325,21 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         // client can take minutes) the send timeout applies, and only then the
         // keep-alive timeout or the close: a keep-alive timer counted from here
         // would cut the download short. The write's promise says when; it is
-        // usually fulfilled inside the flush itself.
+        // usually fulfilled inside the flush itself, and then no timer or
+        // buffer query is spent on it (this runs for every response).
+        let request = requestCount
+        responseInFlight = request
         if !exchange.keepAlive {
             phase = .closing
-            awaitSend(context)
+            cancelTimer()
             // Flush what is written first: for a response to no request (408 on a
             // partial head) NIOHTTP1's pipeline handler closes on the `.end` itself.
             context.flush()
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
-                self?.cancelTimer()
+                self?.responseInFlight = nil
                 self?.closeGracefully()
             }
+            if responseInFlight == request { awaitSend(context) }
             return
         }
         if exchange.requestEnded {
@@ -347,12 +348,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             // The rest of an unread body is drained before the next request.
             schedule(.body, after: worker.timeouts.body)
         }
-        if case .waiting = phase { awaitSend(context) }
         // Also when the request's end is still to come: `finish` then waits for this.
-        let request = requestCount
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenSuccess { [weak self] in
             self?.responseHandedOver(request: request)
         }
+        if responseInFlight == request, case .waiting = phase { awaitSend(context) }
     }
 
     private func bufferedBytes(_ context: ChannelHandlerContext) -> Int {
@@ -366,14 +366,20 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The last response left our buffers: the connection is idle from now.
     private func responseHandedOver(request: Int) {
-        guard request == requestCount, timerKind == .send, case .waiting(let bytesSeen) = phase else { return }
+        guard responseInFlight == request else { return }
+        responseInFlight = nil
+        // A pipelined request may have begun meanwhile: its own timers stand.
+        guard request == requestCount else { return }
+        becomeIdle()
+    }
+
+    /// Nothing left to send between requests: the keep-alive timeout runs (the
+    /// header timeout once the next head has begun), or a draining worker closes.
+    private func becomeIdle() {
+        guard case .waiting(let bytesSeen) = phase else { return }
         if worker.isDraining {
-            phase = .closing
-            cancelTimer()
             closeGracefully()
-            return
-        }
-        if bytesSeen {
+        } else if bytesSeen {
             schedule(.header, after: worker.timeouts.header)
         } else {
             schedule(.keepalive, after: worker.timeouts.keepalive)
@@ -405,8 +411,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     func drain() {
         switch phase {
         case .waiting(bytesSeen: false) where requestCount > 0:
-            phase = .closing
-            cancelTimer()
             closeGracefully()
         case .exchange(let exchange):
             exchange.keepAlive = false
@@ -421,6 +425,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// input until the client closes or two seconds pass, so unread request
     /// bytes never turn our close into a reset that destroys the response.
     private func closeGracefully() {
+        phase = .closing
+        cancelTimer()
         guard let context, context.channel.isActive else { return }
         let channel = context.channel
         // NIO shuts the output down once what is written has left; a response
@@ -481,8 +487,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                 worker.logger.info("\(remoteAddress?.description ?? "a client") took no data for \(worker.timeouts.send.components.seconds)s: connection closed")
                 phase = .closing
                 context.close(promise: nil)
-            } else if case .waiting = phase {
-                schedule(.keepalive, after: worker.timeouts.keepalive)  // handed over meanwhile
+            } else {
+                becomeIdle()  // handed over meanwhile
             }
             return
         }
