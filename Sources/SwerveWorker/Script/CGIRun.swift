@@ -51,11 +51,10 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
     private var stdout: Channel?
     /// stderr's read end until it is drained or handed to a channel.
     private var stderrDescriptor: Int32 = -1
-    private var stderrChannel: Channel?
     /// A local Location, followed once the script is done (its slot free).
     private var pendingRedirect: String?
     /// What answers after an internal redirect; told when the client goes.
-    var redirectSink: RequestBodySink?
+    private var redirectSink: RequestBodySink?
     private var stderrTimer: Scheduled<Void>?
     private var exitStatus: ChildReaper.ExitStatus?
     private var stdoutClosed = false
@@ -116,57 +115,56 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
             inputClosed = true  // no body: the script reads /dev/null
             return
         }
-        let created = ChannelCreated()
-        NIOPipeBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                created.value = true
-                return channel.eventLoop.makeSucceededVoidFuture()
-            }
-            .takingOwnershipOfDescriptor(output: process.stdin)
-            .assumeIsolated().whenComplete { [self] result in
-                switch result {
-                case .success(let channel):
-                    stdin = channel
-                    if terminated || inputClosed {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    let pending = pendingInput
-                    pendingInput = []
-                    for part in pending { writeInput(part, queued: true) }
-                    closeInputIfDone()
-                case .failure:
-                    if !created.value { close(process.stdin) }
-                    inputClosed = true
-                    resumeReading()
+        pipeChannel(process.stdin, reading: false) { [self] result in
+            switch result {
+            case .success(let channel):
+                stdin = channel
+                if terminated || inputClosed {
+                    channel.close(promise: nil)
+                    return
                 }
+                let pending = pendingInput
+                pendingInput = []
+                for part in pending { writeInput(part, queued: true) }
+                closeInputIfDone()
+            case .failure:
+                inputClosed = true
+                resumeReading()
             }
+        }
     }
 
     private func attach(input descriptor: Int32, handler: OutputHandler, then: @escaping (Channel) -> Void) {
-        let created = ChannelCreated()
-        NIOPipeBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                created.value = true
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+        pipeChannel(descriptor, reading: true, handler: handler) { [self] result in
+            switch result {
+            case .success(let channel):
+                then(channel)
+            case .failure(let error):
+                settings.logger.error("script \(scriptName): cannot read its output: \(error)")
+                handler.closed()
             }
-            .takingOwnershipOfDescriptor(input: descriptor)
-            .assumeIsolated().whenComplete { [self] result in
-                switch result {
-                case .success(let channel):
-                    then(channel)
-                case .failure(let error):
-                    // Once the channel exists NIO closes the descriptor itself on failure.
-                    if !created.value { close(descriptor) }
-                    settings.logger.error("script \(scriptName): cannot read its output: \(error)")
-                    handler.closed()
-                }
-            }
+        }
     }
 
-    /// Whether NIO got as far as creating a channel (and so owns the descriptor).
-    private final class ChannelCreated: @unchecked Sendable {
-        var value = false
+    /// One pipe end as a channel on the connection's event loop (`handler`
+    /// for the read ends). On failure the descriptor is closed here, unless
+    /// NIO got as far as creating the channel, which then closed it itself.
+    private func pipeChannel(_ descriptor: Int32, reading: Bool, handler: OutputHandler? = nil,
+                             completion: @escaping (Result<Channel, Error>) -> Void) {
+        final class Created: @unchecked Sendable { var value = false }
+        let created = Created()
+        let bootstrap = NIOPipeBootstrap(group: eventLoop).channelInitializer { channel in
+            created.value = true
+            return channel.eventLoop.makeCompletedFuture {
+                if let handler { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+        }
+        let future = reading ? bootstrap.takingOwnershipOfDescriptor(input: descriptor)
+                             : bootstrap.takingOwnershipOfDescriptor(output: descriptor)
+        future.assumeIsolated().whenComplete { result in
+            if case .failure = result, !created.value { close(descriptor) }
+            completion(result)
+        }
     }
 
     // MARK: request body → stdin
@@ -376,7 +374,6 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     fileprivate func stderrEnded() {
         if !stderrLine.isEmpty { logStderrLine() }
-        stderrChannel = nil
     }
 
     /// Reads what the script wrote to stderr so far; at EOF that is all of it,
@@ -422,9 +419,8 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
         guard stderrDescriptor >= 0 else { return }
         let descriptor = stderrDescriptor
         stderrDescriptor = -1
-        attach(input: descriptor, handler: OutputHandler(run: self, stream: .stderr)) { [self] channel in
-            stderrChannel = channel
-        }
+        // The channel closes itself at EOF, which ending the script's group brings.
+        attach(input: descriptor, handler: OutputHandler(run: self, stream: .stderr)) { _ in }
     }
 
     private func logStderrLine() {

@@ -43,7 +43,7 @@ struct ScriptLocator: Sendable {
                 continue
             case S_IFREG:
                 guard let interpreter = interpreter(for: String(segment)) else { return .serveStatic }
-                guard isInside(file) else { return .notFound }
+                guard FileLookup.resolves(file, inside: realDir) else { return .notFound }
                 // The path is normalised (no "//"), so what follows the script is PATH_INFO as it came.
                 let pathInfo = String(path.dropFirst(consumed.count))
                 let words = interpreter.split(separator: " ").map(String.init)
@@ -64,12 +64,6 @@ struct ScriptLocator: Sendable {
     func interpreter(for name: String) -> String? {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
         return interpreters[name[dot...].lowercased()]
-    }
-
-    private func isInside(_ file: String) -> Bool {
-        guard let resolved = realpath(file, nil) else { return false }
-        defer { free(resolved) }
-        return FileLookup.isInside(String(cString: resolved), root: realDir)
     }
 }
 

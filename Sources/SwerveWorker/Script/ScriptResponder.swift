@@ -36,33 +36,40 @@ struct ScriptResponder: Responder {
             return DiscardingBodySink.shared
         }
         let path = request.target.path
-        if let cached = cache.get(path, now: context.dates.now), case .run(let script, let arguments) = cached {
-            return start(script, arguments: arguments, request: request, response: response)
+        if let cached = cache.get(path, now: context.dates.now) {
+            return answer(cached, request: request, response: response)
         }
         let sink = DeferredBodySink(response: response)
         context.threadPool.runIfActive(eventLoop: response.eventLoop) { [locator] in
             locator.locate(path)
         }.assumeIsolated().whenComplete { [cache, context] result in
             guard !sink.isAborted, !response.isFinished else { return }
-            if case .success(let outcome) = result { cache.put(outcome, for: path, now: context.dates.now) }
             switch result {
-            case .success(.run(let script, let arguments)):
-                sink.forward(to: start(script, arguments: arguments, request: request, response: response))
-            case .success(.serveStatic):
-                sink.forward(to: files.respond(to: request, response: response))
-            case .success(.notFound):
-                response.sendError(.notFound)
-                sink.forward(to: DiscardingBodySink.shared)
-            case .success(.interpreterMissing(let command, let script)):
-                context.logger.error("script \(script): interpreter '\(command)' not found on PATH \(locator.searchPath)")
-                response.sendError(.internalServerError)
-                sink.forward(to: DiscardingBodySink.shared)
+            case .success(let outcome):
+                cache.put(outcome, for: path, now: context.dates.now)
+                sink.forward(to: answer(outcome, request: request, response: response))
             case .failure:
                 response.sendError(.serviceUnavailable)
                 sink.forward(to: DiscardingBodySink.shared)
             }
         }
         return sink
+    }
+
+    /// Answers what the lookup found; returns what reads the request body.
+    private func answer(_ outcome: ScriptLocator.Outcome, request: Request, response: ResponseWriter) -> RequestBodySink {
+        switch outcome {
+        case .run(let script, let arguments):
+            return start(script, arguments: arguments, request: request, response: response)
+        case .serveStatic:
+            return files.respond(to: request, response: response)
+        case .notFound:
+            response.sendError(.notFound)
+        case .interpreterMissing(let command, let script):
+            context.logger.error("script \(script): interpreter '\(command)' not found on PATH \(locator.searchPath)")
+            response.sendError(.internalServerError)
+        }
+        return DiscardingBodySink.shared
     }
 
     private func start(_ script: CGIEnvironment.Script, arguments: [String], request: Request,

@@ -135,9 +135,14 @@ struct FileLookup: Sendable {
     }
 
     func isInsideRoot(_ path: String) -> Bool {
+        Self.resolves(path, inside: realRoot)
+    }
+
+    /// `path` with symlinks resolved lies in `root` (a real path).
+    static func resolves(_ path: String, inside root: String) -> Bool {
         guard let resolved = realpath(path, nil) else { return false }
         defer { free(resolved) }
-        return Self.isInside(String(cString: resolved), root: realRoot)
+        return isInside(String(cString: resolved), root: root)
     }
 
     static func isInside(_ path: String, root: String) -> Bool {
