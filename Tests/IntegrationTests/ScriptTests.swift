@@ -374,8 +374,7 @@ import Testing
     /// a process whose parent is not swerve's (reparented to init, which reaps
     /// it in its own time); swerve's own children must be reaped, not zombies.
     private func isGone(_ pid: pid_t, zombieCounts: Bool) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
-        let state = stat.split(separator: ")").last?.split(separator: " ").first
+        guard let state = ProcFS.state(of: pid) else { return true }
         return zombieCounts && state == "Z"
     }
 

@@ -166,10 +166,19 @@ enum ProcFS {
     }
 
     static func parent(of pid: pid_t) -> pid_t? {
+        statFields(of: pid).flatMap { $0.count > 1 ? pid_t($0[1]) : nil }
+    }
+
+    /// The process's state letter (R, S, Z, T…); nil when there is no such process.
+    static func state(of pid: pid_t) -> String? {
+        statFields(of: pid)?.first.map(String.init)
+    }
+
+    /// /proc/PID/stat after the command name (which may hold spaces): state, ppid, …
+    private static func statFields(of pid: pid_t) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? pid_t(fields[1]) : nil
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     static func children(of pid: pid_t) -> [pid_t] {

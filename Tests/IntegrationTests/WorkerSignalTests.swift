@@ -32,7 +32,7 @@ import Testing
         let worker = try #require(server.workers.first)
         for number in [SIGHUP, SIGTTIN, SIGTTOU, SIGUSR2, SIGWINCH] { kill(worker, number) }
         #expect(try server.get("/a.txt").status == 200)
-        let state = try String(contentsOfFile: "/proc/\(worker)/stat", encoding: .utf8).split(separator: ")").last?.split(separator: " ").first
+        let state = ProcFS.state(of: worker)
         #expect(state == "S" || state == "R", "worker state \(String(describing: state))")
         #expect(server.workers == [worker])
         #expect(!server.errorLog.contains("died unexpectedly"))
