@@ -12,6 +12,7 @@
 # to core 0, wrk to core 1. A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -49,7 +50,6 @@ SH
 chmod -R a+rX "$work/root"
 chmod 755 "$work/root/cgi-bin/hello.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 swerve_port=$(free_port)
 lighttpd_port=$(free_port)
 apache_port=$(free_port)
@@ -132,12 +132,8 @@ done
 
 # One wrk run: prints "requests/s p99-ms".
 measure() {
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | awk '
-        /Requests\/sec/ { rps = $2 }
-        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
-        END { printf "%.0f %.2f\n", rps, p99 }'
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | wrk_summary | cut -d' ' -f1,2
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 names=(swerve lighttpd apache)
 ports=("$swerve_port" "$lighttpd_port" "$apache_port")

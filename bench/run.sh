@@ -9,6 +9,7 @@
 # the ratio swerve/nginx. A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 WORKERS=${WORKERS:-1}
 DURATION=${DURATION:-10}
@@ -42,7 +43,6 @@ head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/root/1k.txt"
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$work/root/64m.bin"
 chmod -R a+rX "$work/root"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 swerve_port=$(free_port)
 nginx_port=$(free_port)
 
@@ -106,13 +106,8 @@ nginx_rss=$(rss_kib "$nginx_worker")
 
 # One wrk run: prints "requests/s p99-ms transfer-MiB/s".
 measure() {
-    "${client_cpu[@]}" wrk -t1 -c"$2" -d"${DURATION}s" --latency "$1" | awk '
-        /Requests\/sec/ { rps = $2 }
-        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
-        /Transfer\/sec/ { t = $2; if (t ~ /GB$/) { sub(/GB$/, "", t); t *= 1024 } else if (t ~ /MB$/) { sub(/MB$/, "", t) } else if (t ~ /KB$/) { sub(/KB$/, "", t); t /= 1024 } mib = t }
-        END { printf "%.0f %.2f %.1f\n", rps, p99, mib }'
+    "${client_cpu[@]}" wrk -t1 -c"$2" -d"${DURATION}s" --latency "$1" | wrk_summary
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 scenario() {  # name path connections
     local name=$1 path=$2 conns=$3
