@@ -334,7 +334,8 @@ struct ConfigDecoder {
                     reader.diagnostics.error("'\(ext)' is not a file extension (write it as '.py')", at: key.mark)
                     continue
                 }
-                guard !command.isEmpty else {
+                // Blank counts as empty: "  " would split into no words at all.
+                guard command.contains(where: { $0 != " " && $0 != "\t" }) else {
                     reader.diagnostics.error("the interpreter for '\(dotted)' is empty", at: key.mark)
                     continue
                 }

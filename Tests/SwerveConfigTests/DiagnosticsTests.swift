@@ -631,6 +631,19 @@ struct DiagnosticsTests {
         #expect([11, 16].contains(warning.mark.column), "at \(warning.mark)")
     }
 
+    @Test func aBlankInterpreterIsAnError() throws {
+        // "  " passed as a non-empty command and crashed the worker at the first request.
+        try expectErrors("""
+            vhosts:
+              - listen: [8080]
+                root: www
+                routes:
+                  - path: /cgi-bin/
+                    type: script
+                    interpreters: { .py: "  " }
+            """, ["config.yaml:7:25: error: the interpreter for '.py' is empty"])
+    }
+
     @Test func interpreterSearchUsesTheRoutesPath() throws {
         let dir = try TempDir().site()
         try dir.write("bin/myinterp", "#!/bin/sh\n")

@@ -94,6 +94,13 @@ import Testing
         "Sun, 06 Nov 1994 8h49m37 GMT",
         "Sun, 06 Nov 1969 08:49:37 GMT",      // before the epoch
         "Sun, 06 Nov year 08:49:37 GMT",
+        // Years a client may send to overflow the arithmetic (these crashed the worker).
+        "Sun, 06 Nov 2147485548 08:49:37 GMT",
+        "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+        "Sun Nov 6 08:49:37 2147485548",
+        "Sunday, 06-Nov-2147483648 08:49:37 GMT",
+        "Sunday, 06-Nov-9223372036854775807 08:49:37 GMT",
+        "Sun, 06 Nov 10000 08:49:37 GMT",
         "Sunday, 06-Nov-94 08:49:37",         // RFC 850 without zone
         "Sunday, 06-Nov-xx 08:49:37 GMT",
         "Sunday, 06-Nov 08:49:37 GMT",

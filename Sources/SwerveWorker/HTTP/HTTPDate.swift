@@ -37,14 +37,17 @@ public enum HTTPDate {
         } else if parts.count == 4, parts[3] == "GMT" {
             // RFC 850: Sunday 06-Nov-94 08:49:37 GMT
             let date = parts[1].split(separator: "-").map(String.init)
-            guard date.count == 3, let two = Int(date[2]) else { return nil }
+            // Two digits only: a client's "06-Nov-9223372036854775807" must not overflow.
+            guard date.count == 3, date[2].utf8.count == 2, let two = Int(date[2]) else { return nil }
             day = Int(date[0]); month = months.firstIndex(of: date[1]); year = two < 70 ? 2000 + two : 1900 + two
             clock = parts[2]
         } else if parts.count == 5 {
             // asctime: Sun Nov 6 08:49:37 1994
             month = months.firstIndex(of: parts[1]); day = Int(parts[2]); clock = parts[3]; year = Int(parts[4])
         }
-        guard let day, let month, let year, let clock, (1...31).contains(day), year >= 1970 else { return nil }
+        // Years are bounded before any arithmetic: the text is the client's, and
+        // Int32(year - 1900) traps beyond Int32 (a worker crash, not a 304).
+        guard let day, let month, let year, let clock, (1...31).contains(day), (1970...9999).contains(year) else { return nil }
         let hms = clock.split(separator: ":").compactMap { Int($0) }
         guard hms.count == 3, (0...23).contains(hms[0]), (0...59).contains(hms[1]), (0...60).contains(hms[2]) else { return nil }
         var t = tm()

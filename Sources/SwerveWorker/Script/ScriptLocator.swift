@@ -47,8 +47,8 @@ struct ScriptLocator: Sendable {
                 // The path is normalised (no "//"), so what follows the script is PATH_INFO as it came.
                 let pathInfo = String(path.dropFirst(consumed.count))
                 let words = interpreter.split(separator: " ").map(String.init)
-                guard let program = FileSystem.findExecutable(words[0], searchPath: searchPath) else {
-                    return .interpreterMissing(command: words[0], script: consumed)
+                guard let command = words.first, let program = FileSystem.findExecutable(command, searchPath: searchPath) else {
+                    return .interpreterMissing(command: interpreter, script: consumed)
                 }
                 let script = CGIEnvironment.Script(name: consumed, pathInfo: pathInfo, filename: file)
                 return .run(script: script, arguments: [program] + words.dropFirst() + [file])
