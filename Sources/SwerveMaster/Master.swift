@@ -48,6 +48,8 @@ public final class Master {
         }
         defer { if let pidFile = config.server.pidFile { PidFile.remove(pidFile, ifOwnedBy: getpid()) } }
         logger.info("swerve \(SwerveVersion.string) master started: \(config.summary)")
+        let leftovers = UploadLeftovers.remove(in: UploadLeftovers.folders(config), ownedBy: nil)
+        if leftovers > 0 { logger.info("removed \(leftovers) unfinished upload(s) of an earlier run") }
         generations.append(makeGeneration(config))
         while true {
             spawnMissingWorkers()
@@ -123,15 +125,23 @@ public final class Master {
             guard let generation = generations.first(where: { $0.workers[pid] != nil }),
                   let worker = generation.workers.removeValue(forKey: pid) else { continue }
             close(worker.pipe)
+            // A worker killed (or crashed) could not end its scripts: no script outlives its worker.
+            if let ended = worker.scripts?.killListedGroups(), ended > 0 {
+                logger.warning("ended \(ended) script process group(s) left running by worker \(pid)")
+            }
+            let leftovers = UploadLeftovers.remove(in: UploadLeftovers.folders(generation.config), ownedBy: pid)
+            if leftovers > 0 { logger.info("removed \(leftovers) unfinished upload(s) of worker \(pid)") }
             let lifetime = now() - worker.started
             let expected = worker.quitSentAt != nil || worker.killed || generation.isRetiring || stopping != nil
             let cause = Self.describe(status)
             if expected {
                 logger.info("worker \(pid) of generation \(generation.id) exited (\(cause))")
             } else {
-                let delay = generation.backoff.delay(afterLifetime: lifetime)
+                let delay = generation.backoff.delay(afterLifetime: lifetime, wasReady: worker.isReady)
                 generation.nextSpawnAt = now() + delay
-                logger.error("worker \(pid) of generation \(generation.id) died unexpectedly (\(cause)) after \(Self.seconds(lifetime)); replacing it in \(Self.seconds(delay))")
+                let when = delay == 0 ? "at once" : "in \(Self.seconds(delay))"
+                let stage = worker.isReady ? "" : " before it was ready"
+                logger.error("worker \(pid) of generation \(generation.id) died unexpectedly (\(cause)) after \(Self.seconds(lifetime))\(stage); replacing it \(when)")
             }
         }
     }
@@ -145,7 +155,7 @@ public final class Master {
                     generation.workers[worker.pid] = worker
                 } catch {
                     logger.error("cannot start a worker: \(error)")
-                    generation.nextSpawnAt = now() + generation.backoff.delay(afterLifetime: 0)
+                    generation.nextSpawnAt = now() + generation.backoff.delay(afterLifetime: 0, wasReady: false)
                     return
                 }
             }

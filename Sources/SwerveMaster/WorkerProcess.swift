@@ -17,11 +17,15 @@ final class WorkerProcess {
     /// When the master asked it to drain (QUIT), for the SIGKILL deadline.
     var quitSentAt: Double?
     var killed = false
+    /// The worker's running scripts, shared with it: ended by the master when
+    /// the worker dies without ending them itself.
+    let scripts: ScriptRegistry?
 
-    private init(pid: pid_t, generation: Int, pipe: Int32, now: Double) {
+    private init(pid: pid_t, generation: Int, pipe: Int32, scripts: ScriptRegistry?, now: Double) {
         self.pid = pid
         self.generation = generation
         self.pipe = pipe
+        self.scripts = scripts
         self.started = now
         self.lastHeartbeat = now
     }
@@ -45,6 +49,8 @@ final class WorkerProcess {
             throw .message("refusing to fork: the master has \(threads) threads, it must have exactly one")
         }
         launch.logger.debug("fork check: master has 1 thread")
+        let maxScripts = Worker.maxScripts(launch.config)
+        let scripts = maxScripts > 0 ? ScriptRegistry(capacity: maxScripts) : nil
         var ends: [Int32] = [0, 0]
         guard Glibc.pipe(&ends) == 0 else { throw .system("pipe", errno) }
         // No other thread can exec in between: the master has one.
@@ -57,11 +63,11 @@ final class WorkerProcess {
         }
         if pid == 0 {
             close(ends[0])
-            becomeWorker(launch, pipe: ends[1])
+            becomeWorker(launch, pipe: ends[1], scripts: scripts)
         }
         close(ends[1])
         _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
-        return WorkerProcess(pid: pid, generation: generation, pipe: ends[0], now: now)
+        return WorkerProcess(pid: pid, generation: generation, pipe: ends[0], scripts: scripts, now: now)
     }
 
     /// Entries in /proc/self/task: the threads of this process.
@@ -78,7 +84,7 @@ final class WorkerProcess {
 
     /// The child side: reset what the master set up, name the process, drop
     /// privileges, serve, and exit without running the master's cleanup.
-    private static func becomeWorker(_ launch: Launch, pipe: Int32) -> Never {
+    private static func becomeWorker(_ launch: Launch, pipe: Int32, scripts: ScriptRegistry?) -> Never {
         launch.signals.resetInChild()
         for fd in launch.closeInChild { close(fd) }
         _ = swerve_set_process_name("swerve: worker")
@@ -98,7 +104,7 @@ final class WorkerProcess {
         }
         do {
             try Worker.run(config: launch.config, listeners: launch.listeners, accessLog: accessLog,
-                           errorLog: launch.errorLog, logger: launch.logger,
+                           errorLog: launch.errorLog, logger: launch.logger, scripts: scripts,
                            onReady: { notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
         } catch {
             launch.logger.critical("worker failed: \(error)")

@@ -27,7 +27,7 @@ public enum Worker {
     /// `accessLog` is opened by the caller (`openAccessLog`) before it drops
     /// privileges, as nginx's master opens logs as root.
     public static func run(config: Config, listeners: [InheritedListener], accessLog: AccessLog?,
-                           errorLog: LogFile? = nil, logger: Logger,
+                           errorLog: LogFile? = nil, logger: Logger, scripts: ScriptRegistry? = nil,
                            onReady: @escaping @Sendable () -> Void = {},
                            heartbeat: (@Sendable () -> Void)? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -41,7 +41,7 @@ public enum Worker {
         let eventLoop = group.next()
         let dates = DateCache()
         let cache = FileCache()
-        let reaper = ChildReaper(eventLoop: eventLoop)
+        let reaper = ChildReaper(eventLoop: eventLoop, registry: scripts)
         let sites = config.vhosts.map {
             makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop,
                      reaper: reaper, logger: logger)
@@ -70,6 +70,15 @@ public enum Worker {
         onReady()
         logger.info("worker serving \(listeners.map(\.address.description).joined(separator: ", "))")
         try lifecycle.finished.wait()
+    }
+
+    /// How many scripts one worker may run at once: the sum of the script
+    /// routes' `max_concurrent` (the size of its `ScriptRegistry`); 0 without script routes.
+    public static func maxScripts(_ config: Config) -> Int {
+        config.vhosts.flatMap(\.routes).reduce(0) { total, route in
+            if case .script(let script) = route.kind { return total + script.maxConcurrent }
+            return total
+        }
     }
 
     public static func openAccessLog(_ logging: LoggingSettings) throws -> AccessLog? {

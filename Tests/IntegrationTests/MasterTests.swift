@@ -66,6 +66,26 @@ import Testing
         try waitUntil("the death is logged", timeout: 10) { server.errorLog.contains("worker \(victim) of generation 1 died unexpectedly (signal KILL)") }
     }
 
+    @Test func aWorkerThatServedIsReplacedAtOnceEveryTime() throws {
+        // A request that kills its worker (a crash) must not buy downtime:
+        // the back-off is for workers that cannot start, not ones that served.
+        let server = try start(workers: 1, level: "debug")
+        for round in 1...3 {
+            let victim = try #require(server.workers.first)
+            try waitUntil("the master knows worker \(victim) is ready", timeout: 10) {
+                server.errorLog.contains("worker \(victim) of generation 1 ready")
+            }
+            #expect(try server.get("/a.txt").status == 200)
+            kill(victim, SIGKILL)
+            try waitUntil("a replacement serves (round \(round))", timeout: 10) {
+                guard let worker = server.workers.first, worker != victim else { return false }
+                return (try? server.get("/a.txt").status) == 200
+            }
+        }
+        #expect(server.errorLog.components(separatedBy: "replacing it at once").count - 1 == 3, "\(server.errorLog)")
+        #expect(!server.errorLog.contains("replacing it in"))
+    }
+
     @Test func workersThatDieAtStartAreReplacedWithBackoff() throws {
         let server = try start(workers: 1)
         // The access log's folder vanishes: every new worker fails to open it and exits.

@@ -430,6 +430,20 @@ import Testing
         try waitUntil("the script and its child are gone", timeout: 5) { isGone(script, zombieCounts: true) && isGone(child, zombieCounts: true) }
     }
 
+    @Test func aKilledWorkersScriptsDoNotOutliveIt() throws {
+        // SIGKILL (a crash, a missed heartbeat, the drain deadline) leaves the
+        // worker no chance to end its scripts: the master ends them.
+        let server = try start()
+        let worker = try #require(server.workers.first)
+        let (connection, script, child) = try startSlow(server)
+        kill(worker, SIGKILL)
+        try waitUntil("the script and its child are gone, long before timeouts.script", timeout: 5) {
+            isGone(script, zombieCounts: true) && isGone(child, zombieCounts: true)
+        }
+        #expect(server.errorLog.contains("ended 1 script process group(s) left running by worker \(worker)"))
+        connection.closeNow()
+    }
+
     @Test func clientResetKillsTheScript() throws {
         let server = try start()
         let (connection, script, child) = try startSlow(server)

@@ -16,6 +16,8 @@ import NIOCore
 /// kill grace.
 final class ChildReaper: @unchecked Sendable {
     private let eventLoop: EventLoop
+    /// The same groups, where the master can read them should this worker be killed.
+    private let registry: ScriptRegistry?
     /// What to call when a child is reaped, by pid (also its process group).
     private var onExit: [pid_t: (ExitStatus) -> Void] = [:]
     /// Children being polled for, with the next retry delay.
@@ -47,8 +49,9 @@ final class ChildReaper: @unchecked Sendable {
         }
     }
 
-    init(eventLoop: EventLoop) {
+    init(eventLoop: EventLoop, registry: ScriptRegistry? = nil) {
         self.eventLoop = eventLoop
+        self.registry = registry
     }
 
     /// Registers a child just spawned.
@@ -56,11 +59,13 @@ final class ChildReaper: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         onExit[pid] = handler
         groups.insert(pid)
+        registry?.record(pid)
     }
 
     /// The script's process group is empty (or was SIGKILLed): nothing left to stop.
     func groupGone(_ pid: pid_t) {
         groups.remove(pid)
+        registry?.forget(pid)
     }
 
     /// The child has exited or is about to (its stdout closed, or it was
@@ -99,7 +104,10 @@ final class ChildReaper: @unchecked Sendable {
     /// reaps what it can (the worker exits next; init inherits the rest).
     func killAll() {
         eventLoop.preconditionInEventLoop()
-        for pid in groups.union(onExit.keys) { CGIProcess.signalGroup(pid, SIGKILL) }
+        for pid in groups.union(onExit.keys) {
+            CGIProcess.signalGroup(pid, SIGKILL)
+            registry?.forget(pid)
+        }
         for pid in onExit.keys {
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
