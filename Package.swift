@@ -65,7 +65,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SwerveWorkerTests",
-            dependencies: ["SwerveWorker"]
+            dependencies: [
+                "SwerveWorker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+            ]
         ),
         .testTarget(
             name: "SwerveMasterTests",

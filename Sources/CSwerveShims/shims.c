@@ -1,5 +1,5 @@
 // Most shims are inline functions in include/CSwerveShims.h. pipe2 and the
-// posix_spawn extensions are declared by <spawn.h> only under _GNU_SOURCE, which the
+// posix_spawn extensions (and memmem) are declared only under _GNU_SOURCE, which the
 // Swift Glibc module is not built with: they are wrapped here.
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -17,4 +17,10 @@ int swerve_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path
 
 int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
+#include <string.h>
+
+const void *swerve_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
 }

@@ -214,9 +214,12 @@ public struct UploadRoute: Sendable, Equatable {
     /// The whole request body.
     public var maxSize = 10 * 1024 * 1024
     public var maxFiles = 10
+    /// Parts of any kind (files and fields) in one request → 413 beyond it:
+    /// each costs bookkeeping, so their number is bounded, not only their bytes.
+    public var maxParts = 1000
     /// MIME patterns such as `image/*`; empty accepts any type.
     public var accept: [String] = []
-    /// Write NAME.json beside each stored file.
+    /// Write a sidecar NAME.json (in the folder's `.meta/`) for each stored file.
     public var metadata = true
     /// 303 here after success instead of a 201 JSON answer.
     public var redirect: String?

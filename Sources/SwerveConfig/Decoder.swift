@@ -21,7 +21,7 @@ struct ConfigDecoder {
     static let routeKeys = ["path", "type"]
     static let routeTypeKeys: [(type: String, keys: [String])] = [
         ("static", ["autoindex", "precompressed", "cache_control"]),
-        ("upload", ["dir", "max_size", "max_files", "accept", "metadata", "redirect"]),
+        ("upload", ["dir", "max_size", "max_files", "max_parts", "accept", "metadata", "redirect"]),
         ("script", ["dir", "interpreters", "output", "content_type", "env", "max_concurrent"]),
     ]
 
@@ -299,6 +299,7 @@ struct ConfigDecoder {
         route.dir = path(dir, "dir") ?? ""
         if let node = fields["max_size"], let value = reader.size(node, "max_size", in: 1...(1 << 40)) { route.maxSize = value }
         if let node = fields["max_files"], let value = reader.int(node, "max_files", in: 1...10_000) { route.maxFiles = value }
+        if let node = fields["max_parts"], let value = reader.int(node, "max_parts", in: 1...1_000_000) { route.maxParts = value }
         if let list = fields["accept"].flatMap({ reader.list($0, "accept") }) {
             route.accept = list.compactMap { item in
                 guard let pattern = reader.word(item, "accept") else { return nil }

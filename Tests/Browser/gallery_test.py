@@ -107,7 +107,9 @@ class Server:
                         ignore=shutil.ignore_patterns("__pycache__"))
         uploads = os.path.join(self.folder, "www", "default", "uploads")
         for name in os.listdir(uploads):
-            if name != ".gitkeep":
+            if name == ".meta":
+                shutil.rmtree(os.path.join(uploads, name))
+            elif name != ".gitkeep":
                 os.remove(os.path.join(uploads, name))
         self.uploads = uploads
         self.port = free_port()
@@ -290,12 +292,13 @@ def test_refusals(driver, server, artifacts, folder):
             assert error.code == 404, (name, error.code)
     # A sidecar that is valid JSON but not an object must not break the gallery.
     shutil.copy(os.path.join(folder, "photo.png"), os.path.join(server.uploads, "odd.png"))
-    with open(os.path.join(server.uploads, "odd.png.json"), "w") as f:
+    os.makedirs(os.path.join(server.uploads, ".meta"), exist_ok=True)
+    with open(os.path.join(server.uploads, ".meta", "odd.png.json"), "w") as f:
         f.write("[]")
     with urllib.request.urlopen(server.url("/cgi-bin/gallery.py"), timeout=10) as response:
         assert response.status == 200 and "odd" in response.read().decode()
     os.remove(os.path.join(server.uploads, "odd.png"))
-    os.remove(os.path.join(server.uploads, "odd.png.json"))
+    os.remove(os.path.join(server.uploads, ".meta", "odd.png.json"))
 
 
 def test_examples(driver, server):
@@ -353,8 +356,16 @@ def main():
             started = time.monotonic()
             test()
             print("✔ browser: %s (%.1fs)" % (name, time.monotonic() - started))
-        stored = sorted(n for n in os.listdir(server.uploads) if not n.endswith(".json") and n != ".gitkeep")
+        stored = sorted(n for n in os.listdir(server.uploads) if not n.startswith("."))
         assert len(stored) == 3, stored
+        sidecars = sorted(os.listdir(os.path.join(server.uploads, ".meta")))
+        assert sidecars == [n + ".json" for n in stored], sidecars
+        # A sidecar holds every form field: never served (dot-folders are 404).
+        try:
+            urllib.request.urlopen(server.url("/uploads/.meta/" + sidecars[0]), timeout=10)
+            raise AssertionError("a sidecar was served")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404, error.code
         print("browser test passed; screenshots in %s" % artifacts)
     except Exception:
         print("✘ browser test failed; swerve's error log:\n" + server.error_log(), file=sys.stderr)

@@ -51,9 +51,12 @@ import Testing
         return try connection.readResponse()
     }
 
+    /// What the upload folder holds (sidecars as ".meta/NAME.json"), sorted.
     private func stored(_ server: TestServer) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: server.root.appendingPathComponent("uploads").path)) ?? [])
-            .filter { $0 != ".keep" }.sorted()
+        let uploads = server.root.appendingPathComponent("uploads")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: uploads.path)) ?? []).filter { $0 != ".keep" && $0 != ".meta" }
+        let sidecars = ((try? FileManager.default.contentsOfDirectory(atPath: uploads.appendingPathComponent(".meta").path)) ?? []).map { ".meta/" + $0 }
+        return (names + sidecars).sorted()
     }
 
     private func json(_ response: HTTPTestResponse) throws -> [String: Any] {
@@ -78,12 +81,12 @@ import Testing
         #expect(files.first?["size"] as? Int == photo.count)
         let digest = try #require(files.first?["sha256"] as? String)
         #expect((answer["fields"] as? [String: String]) == ["title": "Dög <3"])
-        #expect(stored(server) == ["Photo.jpg", "Photo.jpg.json"])
+        #expect(stored(server) == [".meta/Photo.jpg.json", "Photo.jpg"])
         let file = server.root.appendingPathComponent("uploads/Photo.jpg")
         #expect(try Array(Data(contentsOf: file)) == photo)
         let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
         #expect(mode == 0o640)
-        let sidecar = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: server.root.appendingPathComponent("uploads/Photo.jpg.json"))) as? [String: Any])
+        let sidecar = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: server.root.appendingPathComponent("uploads/.meta/Photo.jpg.json"))) as? [String: Any])
         #expect(sidecar["original_name"] as? String == "Photo.JPG")
         #expect(sidecar["stored_name"] as? String == "Photo.jpg")
         #expect(sidecar["content_type"] as? String == "image/jpeg")
@@ -91,8 +94,10 @@ import Testing
         #expect(sidecar["sha256"] as? String == digest)
         #expect((sidecar["uploaded_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil)
         #expect((sidecar["fields"] as? [String: String]) == ["title": "Dög <3"])
-        // Served back by the static route, byte for byte.
+        // Served back by the static route, byte for byte; the sidecar (every form field) is not served.
         #expect(try server.get("/uploads/Photo.jpg").body == photo)
+        #expect(try server.get("/uploads/.meta/Photo.jpg.json").status == 404)
+        #expect(try server.get("/uploads/Photo.jpg.json").status == 404)
         // The digest is the real SHA-256 of the bytes.
         let shasum = Process()
         shasum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
@@ -109,7 +114,7 @@ import Testing
         let parts = (1...3).map { ("file\($0)", "f\($0).bin", "application/octet-stream", Self.bytes(5000 * $0, seed: $0)) }
         let response = try post(server, Self.multipart(parts))
         #expect(response.status == 201)
-        #expect(stored(server) == ["f1.bin", "f1.bin.json", "f2.bin", "f2.bin.json", "f3.bin", "f3.bin.json"])
+        #expect(stored(server) == [".meta/f1.bin.json", ".meta/f2.bin.json", ".meta/f3.bin.json", "f1.bin", "f2.bin", "f3.bin"])
         for index in 1...3 {
             #expect(try Array(Data(contentsOf: server.root.appendingPathComponent("uploads/f\(index).bin"))) == Self.bytes(5000 * index, seed: index))
         }
@@ -118,25 +123,25 @@ import Testing
     @Test func hostileNamesAreMadeSafe() throws {
         let server = try start("        metadata: false")
         let names = ["../../etc/passwd", "..", ".htaccess", "a/b\\c.TXT", String(repeating: "x", count: 300) + ".bin",
-                     "evil\u{202E}gpj.exe", "nul\u{0}byte.txt"]
+                     "evil\u{202E}gpj.exe", "tab\u{9}byte.txt"]  // NUL, LF and other controls in a part header: 400 (hostilePartHeaders…)
         let response = try post(server, Self.multipart(names.map { ("file", $0, "text/plain", Array("x".utf8)) }))
         #expect(response.status == 201)
         let files = try #require(try json(response)["files"] as? [[String: Any]]).compactMap { $0["name"] as? String }
         #expect(files.count == names.count)
         #expect(files.contains("passwd") && files.contains("upload") && files.contains("htaccess") && files.contains("c.txt"))
         for name in files {
-            #expect(!name.hasPrefix(".") && !name.contains("/") && !name.contains("\\") && !name.contains("\u{0}") && !name.contains("\u{202E}"))
+            #expect(!name.hasPrefix(".") && !name.contains("/") && !name.contains("\\") && !name.contains("\t") && !name.contains("\u{202E}"))
             #expect(name.utf8.count <= 200)
         }
         #expect(Set(stored(server)) == Set(files))
-        #expect(!FileManager.default.fileExists(atPath: "/etc/passwd.json"))
+        #expect(!FileManager.default.fileExists(atPath: "/etc/passwd.json") && !FileManager.default.fileExists(atPath: "/etc/.meta"))
     }
 
     @Test func sameNameTwiceNeverOverwrites() throws {
         let server = try start()
         #expect(try post(server, Self.multipart([("file", "photo.png", "image/png", Self.bytes(10, seed: 1))])).status == 201)
         #expect(try post(server, Self.multipart([("file", "photo.png", "image/png", Self.bytes(10, seed: 2))])).status == 201)
-        #expect(stored(server) == ["photo-1.png", "photo-1.png.json", "photo.png", "photo.png.json"])
+        #expect(stored(server) == [".meta/photo-1.png.json", ".meta/photo.png.json", "photo-1.png", "photo.png"])
         #expect(try Array(Data(contentsOf: server.root.appendingPathComponent("uploads/photo.png"))) == Self.bytes(10, seed: 1))
     }
 
@@ -236,6 +241,59 @@ import Testing
         try waitUntil("the temporary file is removed", timeout: 15) { self.stored(server).isEmpty }
     }
 
+    @Test func aKilledWorkersTemporaryFileIsRemoved() throws {
+        let server = try start()
+        let worker = try #require(server.workers.first)
+        let body = Self.multipart([("file", "half.bin", "application/octet-stream", Self.bytes(2_000_000))])
+        let connection = try server.connect()
+        try connection.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=swerveTestBoundary7MA4YWxk\r\nContent-Length: \(body.count)\r\n\r\n")
+        try connection.send(Array(body[0..<(body.count / 2)]))
+        try waitUntil("the temporary file exists", timeout: 15) { self.stored(server).contains { $0.hasPrefix(".swerve-upload-\(worker)-") } }
+        kill(worker, SIGKILL)
+        try waitUntil("the dead worker's temporary file is removed", timeout: 15) { self.stored(server).isEmpty }
+        #expect(server.errorLog.contains("removed 1 unfinished upload(s) of worker \(worker)"))
+    }
+
+    @Test func leftoversOfAnEarlierRunAreRemovedAtStart() throws {
+        let server = try TestServer(config: Self.config(), files: ["uploads/.keep": Data()])
+        let uploads = server.root.appendingPathComponent("uploads")
+        // pid 2^22+1 is above Linux's pid_max limit: no such process can exist.
+        try Data("partial".utf8).write(to: uploads.appendingPathComponent(".swerve-upload-4194305-abc"))
+        // A live process's file (this test runner's) is someone's upload under way: kept.
+        try Data("live".utf8).write(to: uploads.appendingPathComponent(".swerve-upload-\(getpid())-def"))
+        try server.start()
+        #expect(stored(server) == [".swerve-upload-\(getpid())-def"])
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root (CI runs as root)"))
+    func aFullDiskPublishesNothing() throws {
+        let server = try start()
+        let uploads = server.root.appendingPathComponent("uploads")
+        #expect(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", uploads.path]) == 0)
+        defer { _ = Self.run("/bin/umount", [uploads.path]) }
+        var info = statvfs()
+        #expect(statvfs(uploads.path, &info) == 0)
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        // Both files fit, and so does the first sidecar (one page); the second sidecar does not.
+        let one = Self.bytes(free - 2 * 4096), two = Self.bytes(4096, seed: 2)
+        let response = try post(server, Self.multipart([("a", "one.bin", "application/octet-stream", one),
+                                                         ("b", "two.bin", "application/octet-stream", two)]))
+        #expect(response.status == 507)
+        // Nothing published: no file, no sidecar, no name blocked for later.
+        try waitUntil("temporary files are removed", timeout: 15) { self.stored(server).isEmpty }
+        #expect(try post(server, Self.multipart([("a", "two.bin", "application/octet-stream", Self.bytes(100))])).status == 201)
+        #expect(stored(server) == [".meta/two.bin.json", "two.bin"])
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     @Test func methodsAndTypesAreChecked() throws {
         let server = try start()
         let get = try server.get("/upload")
@@ -290,7 +348,16 @@ import Testing
         #expect(files.first?["url"] is NSNull)
     }
 
-    @Test func aLargeUploadStreamsWithinBoundedMemory() throws {
+    /// Three kinds of 1 MiB chunk: zeros, random bytes (what a JPEG looks like)
+    /// and carriage returns (each of which multipart-kit turned into a write).
+    static let chunkKinds: [[UInt8]] = {
+        var random = SystemRandomNumberGenerator()
+        return [[UInt8](repeating: 0x5A, count: 1 << 20),
+                (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) },
+                [UInt8](repeating: 13, count: 1 << 20)]
+    }()
+
+    @Test func largeUploadsOfEveryKindOfByteStreamWithinBoundedMemory() throws {
         let server = try start("        max_size: 2GiB")
         let worker = try #require(server.workers.first)
         let size = 1 << 30
@@ -306,19 +373,56 @@ import Testing
         }
         let before = rss()
         var peak = before
-        let chunk = [UInt8](repeating: 0x5A, count: 1 << 20)
         for index in 0..<(size >> 20) {
-            try connection.send(chunk)
+            try connection.send(Self.chunkKinds[index % 3])
             if index % 16 == 0 { peak = max(peak, rss()) }
         }
         try connection.send(tail)
-        connection.setReadTimeout(60)
+        connection.setReadTimeout(120)
         #expect(try connection.readResponse().status == 201)
         let growthMiB = (peak - before) / 1024
         #expect(growthMiB < 32, "worker RSS grew by \(growthMiB) MiB")
-        let attributes = try FileManager.default.attributesOfItem(atPath: server.root.appendingPathComponent("uploads/big.bin").path)
-        #expect(attributes[.size] as? Int == size)
+        // Stored byte for byte.
+        let stored = try FileHandle(forReadingFrom: server.root.appendingPathComponent("uploads/big.bin"))
+        defer { try? stored.close() }
+        for index in 0..<(size >> 20) {
+            let chunk = try stored.read(upToCount: 1 << 20) ?? Data()
+            guard chunk.elementsEqual(Self.chunkKinds[index % 3]) else {
+                Issue.record("chunk \(index) differs")
+                break
+            }
+        }
+        #expect(try stored.read(upToCount: 1)?.isEmpty ?? true)
         try? FileManager.default.removeItem(at: server.root.appendingPathComponent("uploads/big.bin"))
+    }
+
+    @Test func partsAreCountedAgainstMaxParts() throws {
+        let server = try start()
+        // 1,001 empty fields with distinct names: over the default of 1,000.
+        let fields = (0...1000).map { ("f\($0)", nil as String?, "", [UInt8]()) }
+        #expect(try post(server, Self.multipart(fields)).status == 413)
+        let response = try post(server, Self.multipart(Array(fields.dropLast())))
+        #expect(response.status == 201)
+        #expect((try json(response)["fields"] as? [String: String])?.count == 1000)
+
+        let small = try start("        max_parts: 2")
+        #expect(try post(small, Self.multipart([("a", nil, "", [1]), ("b", "b.bin", "application/octet-stream", [2]), ("c", nil, "", [3])])).status == 413)
+        try waitUntil("temporary files are removed", timeout: 15) { self.stored(small).isEmpty }
+    }
+
+    @Test func hostilePartHeadersGet400AndTheWorkerLives() throws {
+        let server = try start()
+        let worker = try #require(server.workers.first)
+        // The 6-byte body that killed workers: a part header name with a byte >= 0x80.
+        for body in [Array("--B\r\n".utf8) + [0xFF], Array("--B\r\nX\u{e9}: y\r\n\r\nz\r\n--B--\r\n".utf8),
+                     Array("--B\r\nContent-Type: a\nforged\r\n\r\nz\r\n--B--\r\n".utf8)] {
+            let connection = try server.connect()
+            try connection.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: \(body.count)\r\n\r\n")
+            try connection.send(body)
+            #expect(try connection.readResponse().status == 400)
+        }
+        #expect(server.workers == [worker])
+        #expect(!server.errorLog.contains("forged"))
     }
 }
 

@@ -7,19 +7,6 @@ import Testing
 
 // MARK: - Helpers
 
-/// SplitMix64: a tiny seeded PRNG so the generated inputs are the same on every run.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Scalars a stored name must never contain: separators, C0/C1 controls,
 /// zero-width characters, bidi embeddings/overrides/isolates, BOM.
 private func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
@@ -245,7 +232,7 @@ extension UploadLogicTests {
                 "\u{FEFF}", "é", "e\u{0301}", "\u{0301}", "日", "本", "😀", "🇫🇷", "\u{00A0}", "\u{3000}", "%2e",
                 "JPG", ".txt", "../", "..\\", "C:\\",
             ]
-            var rng = SplitMix64(seed: 0x5EED_CAFE_F00D_0001)
+            var rng = SeededRandom(seed: 0x5EED_CAFE_F00D_0001)
             var failures: [String] = []
             var inputs: [String] = []
             for round in 0..<600 {
@@ -627,7 +614,7 @@ extension UploadLogicTests {
         }
 
         @Test func randomStringsRoundTrip() throws {
-            var rng = SplitMix64(seed: 0x0715_0A7D_0000_2028)
+            var rng = SeededRandom(seed: 0x0715_0A7D_0000_2028)
             for _ in 0..<300 {
                 var scalars = String.UnicodeScalarView()
                 for _ in 0..<Int.random(in: 0...30, using: &rng) {

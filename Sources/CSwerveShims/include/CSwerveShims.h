@@ -1,11 +1,12 @@
 #ifndef SWERVE_SHIMS_H
 #define SWERVE_SHIMS_H
 
-// Linux calls the Swift Glibc module does not expose (signalfd, pipe2,
+// Linux calls the Swift Glibc module does not expose (signalfd, pipe2, memmem,
 // glibc's posix_spawn extensions) or cannot call (prctl is variadic). Thin wrappers
 // only, no logic.
 
 #include <signal.h>
+#include <stddef.h>
 #include <spawn.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -39,5 +40,8 @@ int swerve_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path
 /// posix_spawn_file_actions_addclosefrom_np (glibc ≥ 2.34): the child closes
 /// every descriptor from `lowest` up, whatever the parent forgot to mark CLOEXEC.
 int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest);
+
+/// memmem (a GNU extension): the first `needle` in `haystack`, or NULL.
+const void *swerve_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
 #endif

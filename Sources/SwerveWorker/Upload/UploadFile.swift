@@ -1,12 +1,22 @@
 import Crypto
-import NIOCore
 import Glibc
+import NIOCore
 import NIOPosix
 
-/// One file part being stored: its temporary file, the chain of pool writes
-/// (kept in order, one at a time), the bytes still queued (for backpressure)
-/// and the SHA-256 computed as the bytes stream past. Event-loop confined.
+/// One file part being stored: its temporary file, the content waiting to be
+/// written, the chain of pool writes (in order, one at a time) and the
+/// SHA-256 computed as the bytes go to disk. Event-loop confined.
+///
+/// Content arrives as slices of what the socket read. They are gathered
+/// into batches of about `batchBytes` and written with one `pwritev` each,
+/// so the number of writes (and of pool hops) follows the bytes, not the
+/// number of slices: nothing is copied, and a body full of CRs costs what
+/// one of zeros does.
 final class UploadFile {
+    /// A batch is written once it holds this much (or this many slices).
+    static let batchBytes = 1 << 20
+    static let batchSlices = 256
+
     let originalName: String?
     let safeName: String
     let contentType: String
@@ -17,20 +27,29 @@ final class UploadFile {
     private(set) var temporary: String?
     private var fd: Int32?
     private(set) var size = 0
+    /// Bytes and slices appended but not yet written: the backpressure measure.
     private(set) var queuedBytes = 0
+    private(set) var queuedSlices = 0
+    private var batch: [ByteBuffer] = []
+    private var batchSize = 0
+    private var written = 0
     private var hasher = SHA256()
     private(set) var digest = ""
     /// Every write waits for the one before: the file is written in order.
     private var tail: EventLoopFuture<Void>
     private(set) var storedName: String?
+    /// Called on the event loop after each batch is written.
+    private let drained: () -> Void
 
-    init(originalName: String?, contentType: String, dir: String, pool: NIOThreadPool, eventLoop: EventLoop) {
+    init(originalName: String?, contentType: String, dir: String, pool: NIOThreadPool, eventLoop: EventLoop,
+         drained: @escaping () -> Void) {
         self.originalName = originalName
         self.safeName = SafeFileName.make(from: originalName)
         self.contentType = contentType
         self.dir = dir
         self.pool = pool
         self.eventLoop = eventLoop
+        self.drained = drained
         let opened = pool.runIfActive(eventLoop: eventLoop) { [dir] () throws -> TemporaryFile in
             let (name, fd) = try UploadStore.createTemporary(in: dir)
             return TemporaryFile(name: name, fd: fd)
@@ -53,28 +72,42 @@ final class UploadFile {
         var fd: Int32
     }
 
-    /// Queues bytes for writing; `written` runs on the event loop after each write.
-    /// The SHA-256 is updated in the pool thread with the write, off the event
-    /// loop; the chain keeps both in order.
-    func append(_ buffer: ByteBuffer, written: @escaping () -> Void) {
-        let offset = size
-        size += buffer.readableBytes
-        queuedBytes += buffer.readableBytes
+    /// Queues content; it is written once a batch is full, or at `complete`.
+    func append(_ buffer: ByteBuffer) {
+        let count = buffer.readableBytes
+        guard count > 0 else { return }
+        size += count
+        queuedBytes += count
+        queuedSlices += 1
+        batch.append(buffer)
+        batchSize += count
+        if batchSize >= Self.batchBytes || batch.count >= Self.batchSlices { writeBatch() }
+    }
+
+    /// Hands the batch to the pool: one pwritev, and the SHA-256 updated in
+    /// the same thread, off the event loop; the chain keeps both in order.
+    private func writeBatch() {
+        guard !batch.isEmpty else { return }
+        let buffers = batch, bytes = batchSize, offset = written
+        batch = []
+        batchSize = 0
+        written += bytes
         tail = tail.assumeIsolated().flatMap { [self] () -> EventLoopFuture<Void> in
             let (fd, state) = (self.fd ?? -1, HashState(hasher: self.hasher))
             return self.pool.runIfActive(eventLoop: self.eventLoop) { () throws -> HashState in
                 var state = state
-                try buffer.withUnsafeReadableBytes { bytes throws in
-                    state.hasher.update(bufferPointer: bytes)
-                    try UploadStore.write(fd, bytes, at: offset)
+                for buffer in buffers {
+                    buffer.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
                 }
+                try UploadStore.write(fd, buffers, at: offset)
                 return state
             }.assumeIsolated().map { [self] state in
                 self.hasher = state.hasher
             }.nonisolated()
         }.map { [self] in
-            self.queuedBytes -= buffer.readableBytes
-            written()
+            self.queuedBytes -= bytes
+            self.queuedSlices -= buffers.count
+            self.drained()
         }.nonisolated()
     }
 
@@ -83,6 +116,7 @@ final class UploadFile {
 
     func complete() {
         guard completed == nil else { return }
+        writeBatch()
         tail = tail.assumeIsolated().flatMap { [self] () -> EventLoopFuture<Void> in
             // Every write (and hash update) is done: the digest is final.
             self.digest = self.hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
@@ -92,22 +126,23 @@ final class UploadFile {
         completed = tail
     }
 
-    /// Links the temporary file to its final name (pool); sets `storedName`.
-    func publish(sidecar: (@Sendable (String) -> String)?) -> EventLoopFuture<String> {
-        let (temporary, fd, dir, safeName) = (self.temporary ?? "", self.fd, self.dir, self.safeName)
-        self.fd = nil
-        return pool.runIfActive(eventLoop: eventLoop) { () throws -> String in
-            if let fd { Glibc.close(fd) }
-            return try UploadStore.publish(temporary, as: safeName, in: dir, sidecar: sidecar)
-        }.assumeIsolated().map { [self] name in
-            self.storedName = name
-            self.temporary = nil
-            return name
-        }.nonisolated()
+    /// What publishing needs: the complete file's temporary name, closed.
+    /// Call once the file is `completed`.
+    func staged(sidecar: (@Sendable (String) -> String)?) -> UploadStore.Staged {
+        if let fd { Glibc.close(fd) }
+        fd = nil
+        return UploadStore.Staged(temporary: temporary ?? "", name: safeName, sidecar: sidecar)
     }
 
-    /// Removes the temporary file once pending writes settle (abort, refusal).
+    /// The file was published as `name` (and its temporary name removed).
+    func published(as name: String) {
+        storedName = name
+        temporary = nil
+    }
+
+    /// Removes the temporary file once pending writes settle (abort, refusal, after publishing).
     func discard() {
+        batch = []
         tail.assumeIsolated().whenComplete { [self] _ in
             guard let temporary = self.temporary else { return }
             let (fd, dir) = (self.fd, self.dir)

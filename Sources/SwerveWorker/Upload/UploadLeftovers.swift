@@ -38,11 +38,11 @@ public enum UploadLeftovers {
         return removed
     }
 
-    /// The upload folders of a config.
+    /// The upload folders of a config, with their metadata folders (where sidecars are staged).
     public static func folders(_ config: Config) -> [String] {
-        config.vhosts.flatMap(\.routes).compactMap { route in
-            guard case .upload(let upload) = route.kind else { return nil }
-            return upload.dir
+        config.vhosts.flatMap(\.routes).flatMap { route -> [String] in
+            guard case .upload(let upload) = route.kind else { return [] }
+            return [upload.dir, upload.dir + "/" + UploadStore.metadataFolder]
         }
     }
 }

@@ -5,26 +5,34 @@ import NIOHTTP1
 import NIOPosix
 import SwerveConfig
 
-/// Receives one upload's body: multipart-kit's streaming parser turns it into
-/// parts, file parts stream into `UploadFile`s, fields are collected (64 KiB
-/// in all). At the end every file is fsynced and published, sidecars written,
-/// the folder fsynced — and only then the 201 (or 303) goes out. Any refusal
-/// or abort removes every temporary file. Event-loop confined.
+/// Receives one upload's body: `MultipartFramer` splits it into part header
+/// blocks, which multipart-kit parses, and part content; file parts stream
+/// into `UploadFile`s, fields are collected (64 KiB in all, `max_parts`
+/// parts). At the end every file is fsynced and all are published together
+/// with their sidecars, the folders fsynced — and only then the 201 (or 303)
+/// goes out. Any refusal, abort or failure publishes nothing and removes
+/// every temporary file. Event-loop confined.
 final class UploadSink: RequestBodySink {
     static let maxFieldBytes = 64 * 1024
-    /// Backpressure: stop reading the socket while this much waits for the disk.
-    static let pauseAbove = 8 << 20
-    static let resumeBelow = 2 << 20
+    /// Backpressure: stop reading the socket while this much waits for the
+    /// disk, in bytes or in slices (each slice holds a read buffer alive).
+    static let pauseAboveBytes = 8 << 20
+    static let resumeBelowBytes = 2 << 20
+    static let pauseAboveSlices = 4096
+    static let resumeBelowSlices = 1024
 
     private let route: UploadRoute
     private let context: UploadResponder.Context
     private let request: Request
     private let response: ResponseWriter
+    private var framer: MultipartFramer
+    /// Parses each part's header block (the framer has checked it first).
     private let parser: MultipartParser
     private var headers: [(String, String)] = []
     private var current: Part?
+    private var parts = 0
     private var files: [UploadFile] = []
-    private var fields: [(String, String)] = []
+    private var fields = FormFields()
     private var fieldBytes = 0
     private var finished = false
     private var paused = false
@@ -41,10 +49,9 @@ final class UploadSink: RequestBodySink {
         self.context = context
         self.request = request
         self.response = response
+        self.framer = MultipartFramer(boundary: boundary)
         self.parser = MultipartParser(boundary: boundary)
         parser.onHeader = { [unowned self] name, value in self.headers.append((name, value)) }
-        parser.onBody = { [unowned self] buffer in self.body(buffer) }
-        parser.onPartComplete = { [unowned self] in self.partComplete() }
     }
 
     var wantsBody: Bool { !finished }
@@ -52,15 +59,26 @@ final class UploadSink: RequestBodySink {
     func receive(_ part: ByteBuffer) {
         guard !finished else { return }
         do {
-            try parser.execute(part)
+            try framer.feed(part) { event in
+                guard !finished else { return }
+                switch event {
+                case .structure(let bytes): try parser.execute(bytes)
+                case .partBegins: startPart()
+                case .content(let bytes): body(bytes)
+                case .partEnds: partComplete()
+                case .finished: break
+                }
+            }
         } catch {
-            refuse(.badRequest, "malformed multipart body")
+            refuse(.badRequest, "malformed multipart body: \(error)")
+            return
         }
+        pauseIfBehind()
     }
 
     func receiveEnd() {
         guard !finished else { return }
-        guard current == nil, !files.isEmpty || !fields.isEmpty else {
+        guard framer.isFinished, parts > 0 else {
             refuse(.badRequest, "incomplete multipart body")
             return
         }
@@ -77,8 +95,6 @@ final class UploadSink: RequestBodySink {
     // MARK: parts
 
     private func body(_ buffer: ByteBuffer) {
-        guard !finished else { return }
-        if current == nil { startPart() }
         switch current {
         case .field(let name, var bytes):
             fieldBytes += buffer.readableBytes
@@ -86,20 +102,22 @@ final class UploadSink: RequestBodySink {
                 refuse(.payloadTooLarge, "form fields over \(Self.maxFieldBytes) bytes")
                 return
             }
+            current = nil  // the array is uniquely referenced while it grows
             bytes.append(contentsOf: buffer.readableBytesView)
             current = .field(name: name, bytes: bytes)
         case .file(let file):
-            file.append(buffer) { [weak self] in self?.drained() }
-            if !paused && queuedBytes > Self.pauseAbove {
-                paused = true
-                response.pauseReading()
-            }
+            file.append(buffer)
         case .skipped, nil:
             break
         }
     }
 
     private func startPart() {
+        parts += 1
+        guard parts <= route.maxParts else {
+            refuse(.payloadTooLarge, "more than \(route.maxParts) parts")
+            return
+        }
         let disposition = header("content-disposition").flatMap(PartDisposition.init(header:))
         guard let disposition, let filename = disposition.filename else {
             current = .field(name: disposition?.name ?? "", bytes: [])
@@ -123,43 +141,55 @@ final class UploadSink: RequestBodySink {
         // site (stored XSS), "photo.png.gz" as the gzip form of someone's photo.
         if !route.accept.isEmpty {
             let stored = SafeFileName.make(from: filename)
-            let servedAs = context.mimeTypes.type(forPath: stored).split(separator: ";")[0]
-                .trimmingCharacters(in: .whitespaces).lowercased()
+            let servedAs = context.mimeTypes.type(forPath: stored).split(separator: ";").first
+                .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
             guard UploadResponder.accepts(servedAs, patterns: route.accept) else {
                 refuse(.unsupportedMediaType, "'\(stored)' would be served as '\(servedAs)', which is not accepted here")
                 return
             }
         }
         let file = UploadFile(originalName: filename, contentType: type, dir: route.dir, pool: context.pool,
-                              eventLoop: response.eventLoop)
+                              eventLoop: response.eventLoop, drained: { [weak self] in self?.resumeIfCaughtUp() })
         files.append(file)
         current = .file(file)
     }
 
     private func partComplete() {
-        guard !finished else { return }
-        if current == nil { startPart() }  // an empty part: no body bytes at all
         switch current {
         case .field(let name, let bytes):
-            let value = String(decoding: bytes, as: UTF8.self)
-            if let index = fields.firstIndex(where: { $0.0 == name }) { fields[index].1 = value } else { fields.append((name, value)) }
+            fields.set(name, String(decoding: bytes, as: UTF8.self))
         case .file(let file):
             file.complete()
         case .skipped, nil:
             break
         }
         current = nil
-        headers.removeAll()
+        headers.removeAll(keepingCapacity: true)
     }
 
     private func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name }?.1
     }
 
-    private var queuedBytes: Int { files.reduce(0) { $0 + $1.queuedBytes } }
+    // MARK: backpressure
 
-    private func drained() {
-        if paused && queuedBytes < Self.resumeBelow {
+    private var queued: (bytes: Int, slices: Int) {
+        files.reduce((0, 0)) { ($0.0 + $1.queuedBytes, $0.1 + $1.queuedSlices) }
+    }
+
+    private func pauseIfBehind() {
+        guard !paused, !finished else { return }
+        let (bytes, slices) = queued
+        if bytes > Self.pauseAboveBytes || slices > Self.pauseAboveSlices {
+            paused = true
+            response.pauseReading()
+        }
+    }
+
+    private func resumeIfCaughtUp() {
+        guard paused else { return }
+        let (bytes, slices) = queued
+        if bytes < Self.resumeBelowBytes && slices < Self.resumeBelowSlices {
             paused = false
             response.resumeReading()
         }
@@ -177,27 +207,27 @@ final class UploadSink: RequestBodySink {
         response.sendError(status)
     }
 
-    /// fsync each file, publish it under a free name with its sidecar, fsync the folder, answer.
+    /// Waits for every file to be written and fsynced, then publishes them
+    /// all at once (pool), then answers.
     private func store() {
         let uploadedAt = HTTPDate.formatISO(context.dates.now)
-        let fieldsJSON = JSON.Value.object(fields.map { ($0.0, .string($0.1)) })
+        let fieldsJSON = SendableJSON(fields.json)
         let metadata = route.metadata
-        var chain = response.eventLoop.makeSucceededVoidFuture()
-        for file in files {
-            let completed = file.completed ?? response.eventLoop.makeSucceededVoidFuture()
-            chain = chain.assumeIsolated().flatMap { completed }.flatMap { () -> EventLoopFuture<Void> in
-                // Built once the file is complete: its digest is final only then.
-                let sidecar = metadata ? Self.sidecar(for: FileFacts(file), uploadedAt: uploadedAt, fields: SendableJSON(fieldsJSON)) : nil
-                return file.publish(sidecar: sidecar).map { _ in () }
-            }.nonisolated()
-        }
+        let completions = files.map { $0.completed ?? response.eventLoop.makeSucceededVoidFuture() }
         let dir = route.dir
-        chain.assumeIsolated().flatMap { [context] in
-            context.pool.runIfActive(eventLoop: context.eventLoop) { try UploadStore.syncDirectory(dir) }
+        EventLoopFuture.andAllSucceed(completions, on: response.eventLoop).assumeIsolated().flatMap { [self, context] () -> EventLoopFuture<[String]> in
+            // Built once every file is complete: digests are final only then.
+            let staged = files.map { file in
+                file.staged(sidecar: metadata ? Self.sidecar(for: FileFacts(file), uploadedAt: uploadedAt, fields: fieldsJSON) : nil)
+            }
+            return context.pool.runIfActive(eventLoop: context.eventLoop) { try UploadStore.publishAll(staged, in: dir) }
         }.whenComplete { [self] result in
             switch result {
-            case .success: answer()
-            case .failure(let error): failed(error)
+            case .success(let names):
+                for (file, name) in zip(files, names) { file.published(as: name) }
+                answer()
+            case .failure(let error):
+                failed(error)
             }
         }
     }
@@ -235,13 +265,13 @@ final class UploadSink: RequestBodySink {
                     ("sha256", .string(file.digest)),
                 ])
             })),
-            ("fields", .object(fields.map { ($0.0, .string($0.1)) })),
+            ("fields", fields.json),
         ])) + "\n"
         response.send(.created, headers: ["Content-Type": "application/json"], body: ByteBuffer(string: body))
     }
 
     private func failed(_ error: Error) {
-        for file in files where file.storedName == nil { file.discard() }
+        for file in files { file.discard() }
         context.logger.error("upload failed: \(error)")
         let outOfSpace = (error as? UploadStore.Failure)?.isOutOfSpace ?? false
         response.sendError(outOfSpace ? .insufficientStorage : .internalServerError)
@@ -266,4 +296,19 @@ private struct FileFacts: Sendable {
 private struct SendableJSON: @unchecked Sendable {
     var value: JSON.Value
     init(_ value: JSON.Value) { self.value = value }
+}
+
+/// Form fields in the order first sent; a name sent twice keeps its last
+/// value. Linear in the number of fields (a name lookup is a hash).
+struct FormFields {
+    private var names: [String] = []
+    private var values: [String: String] = [:]
+
+    mutating func set(_ name: String, _ value: String) {
+        if values.updateValue(value, forKey: name) == nil { names.append(name) }
+    }
+
+    var count: Int { names.count }
+
+    var json: JSON.Value { .object(names.map { ($0, .string(values[$0] ?? "")) }) }
 }

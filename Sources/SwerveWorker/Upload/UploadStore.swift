@@ -1,4 +1,5 @@
 import Glibc
+import NIOCore
 
 /// The blocking file-system half of an upload, run in the thread pool:
 /// temporary files created with O_EXCL (mode 0640), written with pwrite,
@@ -17,7 +18,7 @@ enum UploadStore {
     /// Creates `.swerve-upload-…` in `dir`; returns its name and descriptor.
     static func createTemporary(in dir: String) throws(Failure) -> (name: String, fd: Int32) {
         for _ in 0..<16 {
-            let name = ".swerve-upload-\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            let name = UploadLeftovers.prefix + "\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
             let fd = open(dir + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
             if fd >= 0 { return (name, fd) }
             if errno != EEXIST { throw Failure(call: "create a temporary file in \(dir)", code: errno) }
@@ -34,6 +35,37 @@ enum UploadStore {
                 throw Failure(call: "write", code: errno)
             }
             done += count
+        }
+    }
+
+    /// Writes `buffers` one after the other from `offset` with pwritev (no copy).
+    static func write(_ fd: Int32, _ buffers: [ByteBuffer], at offset: Int) throws(Failure) {
+        // The vectors point into the buffers' storage, which `buffers` keeps
+        // alive and unchanged for this call (as NIO's own writev does).
+        var vectors = buffers.map { buffer in
+            buffer.withUnsafeReadableBytes { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        }
+        var first = 0
+        var position = offset
+        while first < vectors.count {
+            let count = vectors.withUnsafeMutableBufferPointer { all in
+                pwritev(fd, all.baseAddress! + first, Int32(min(all.count - first, 1024)), off_t(position))  // IOV_MAX
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(call: "write", code: errno)
+            }
+            position += count
+            // Skip what was written; a vector written in part starts further on.
+            var left = count
+            while first < vectors.count && left >= vectors[first].iov_len {
+                left -= vectors[first].iov_len
+                first += 1
+            }
+            if left > 0 {
+                vectors[first].iov_base = vectors[first].iov_base.map { $0 + left }
+                vectors[first].iov_len -= left
+            }
         }
     }
 
@@ -54,44 +86,82 @@ enum UploadStore {
         guard fsync(fd) == 0 else { throw Failure(call: "fsync", code: errno) }
     }
 
-    /// Links `temporary` to the first free name among `name`, `name-1`, …
-    /// (and, with a sidecar, a free `NAME.json` beside it), then removes the
-    /// temporary name. Returns the stored name.
-    static func publish(_ temporary: String, as name: String, in dir: String, sidecar: ((String) -> String)?) throws(Failure) -> String {
+    /// Sidecars live in this folder of the upload `dir`: a dot-folder, which
+    /// static routes never serve (a sidecar holds every form field).
+    public static let metadataFolder = ".meta"
+
+    /// A complete, fsynced file waiting to be published.
+    struct Staged: Sendable {
+        var temporary: String
+        var name: String
+        /// The sidecar's text for a stored name; nil without metadata.
+        var sidecar: (@Sendable (String) -> String)?
+    }
+
+    /// Publishes every file of one request, or none: each is linked to the
+    /// first free name among `name`, `name-1`, … (with its sidecar, written
+    /// to a temporary file and fsynced first, linked to a free
+    /// `.meta/NAME.json`); then the folders are fsynced. On any failure —
+    /// a full disk at the second sidecar, say — what this call published is
+    /// removed again, so a failed request publishes nothing, and the temporary
+    /// files stay for the caller to discard. Returns the stored names in order.
+    static func publishAll(_ files: [Staged], in dir: String) throws(Failure) -> [String] {
+        var published: [String] = []
+        let metadata = dir + "/" + metadataFolder
+        let withSidecars = files.contains { $0.sidecar != nil }
+        if withSidecars {
+            guard mkdir(metadata, 0o750) == 0 || errno == EEXIST else { throw Failure(call: "create \(metadata)", code: errno) }
+        }
+        do throws(Failure) {
+            for file in files {
+                published.append(try publish(file, in: dir, metadata: metadata))
+            }
+            try syncDirectory(dir)
+            if withSidecars { try syncDirectory(metadata) }
+            for file in files { unlink(dir + "/" + file.temporary) }
+        } catch {
+            for name in published {
+                unlink(dir + "/" + name)
+                unlink(metadata + "/" + name + ".json")
+            }
+            throw error
+        }
+        return published
+    }
+
+    /// One file: a free name, then its sidecar under a free `.meta/NAME.json`.
+    private static func publish(_ file: Staged, in dir: String, metadata: String) throws(Failure) -> String {
         for number in 0..<10_000 {
-            let candidate = SafeFileName.numbered(name, number)
-            if link(dir + "/" + temporary, dir + "/" + candidate) != 0 {
+            let candidate = SafeFileName.numbered(file.name, number)
+            if link(dir + "/" + file.temporary, dir + "/" + candidate) != 0 {
                 if errno == EEXIST { continue }
                 throw Failure(call: "link \(candidate)", code: errno)
             }
-            if let sidecar {
-                do throws(Failure) {
-                    guard try writeNew(dir + "/" + candidate + ".json", sidecar(candidate)) else {
-                        unlink(dir + "/" + candidate)  // someone owns NAME.json: take the next name
-                        continue
-                    }
-                } catch {
-                    unlink(dir + "/" + candidate)
-                    throw error
-                }
+            guard let sidecar = file.sidecar else { return candidate }
+            do throws(Failure) {
+                if try linkSidecar(sidecar(candidate), as: candidate + ".json", in: metadata) { return candidate }
+            } catch {
+                unlink(dir + "/" + candidate)
+                throw error
             }
-            unlink(dir + "/" + temporary)
-            return candidate
+            // A sidecar of that name is there without its file: take the next name.
+            unlink(dir + "/" + candidate)
         }
-        throw Failure(call: "find a free name for \(name)", code: EEXIST)
+        throw Failure(call: "find a free name for \(file.name)", code: EEXIST)
     }
 
-    /// Writes a new file (O_EXCL) and fsyncs it; false when it already exists.
-    static func writeNew(_ path: String, _ text: String) throws(Failure) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        if fd < 0 {
-            if errno == EEXIST { return false }
-            throw Failure(call: "create \(path)", code: errno)
-        }
+    /// Writes `text` to a temporary file, fsyncs it and links it to `name`:
+    /// a torn or empty sidecar never appears under its name. False when
+    /// `name` exists.
+    private static func linkSidecar(_ text: String, as name: String, in folder: String) throws(Failure) -> Bool {
+        let (temporary, fd) = try createTemporary(in: folder)
+        defer { unlink(folder + "/" + temporary) }
         defer { close(fd) }
         try write(fd, Array(text.utf8), at: 0)
         try sync(fd)
-        return true
+        if link(folder + "/" + temporary, folder + "/" + name) == 0 { return true }
+        guard errno == EEXIST else { throw Failure(call: "link \(name)", code: errno) }
+        return false
     }
 
     /// Makes the new directory entries durable.

@@ -64,7 +64,7 @@ def is_photo_name(name):
 
 
 def load_photo(name, folder=None):
-    """The photo `name` with what its sidecar (NAME.json) says, or None."""
+    """The photo `name` with what its sidecar (.meta/NAME.json) says, or None."""
     folder = folder or upload_dir()
     if not is_photo_name(name):
         return None
@@ -75,7 +75,7 @@ def load_photo(name, folder=None):
         return None
     meta = {}
     try:
-        with open(path + ".json", encoding="utf-8") as sidecar:
+        with open(os.path.join(folder, ".meta", name + ".json"), encoding="utf-8") as sidecar:
             meta = json.load(sidecar)
     except (OSError, ValueError, RecursionError):
         pass
