@@ -159,3 +159,41 @@ import Testing
         #expect(RequestHeadCheck.hasBody(declaredLength: nil, chunked: true) == true)
     }
 }
+
+/// Hostile heads (issue 13): codings, CONNECT, Host syntax, the request line's size.
+@Suite struct RequestHeadHardeningTests {
+    private func check(_ headers: [(String, String)], method: HTTPMethod = .GET, uri: String = "/",
+                       maxHeadSize: Int = .max) -> RequestHeadCheck {
+        RequestHeadCheck(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)),
+                         maxHeadSize: maxHeadSize)
+    }
+
+    @Test func onlyChunkedIsATransferCoding() {
+        #expect(check([("Host", "h"), ("Transfer-Encoding", "gzip, chunked")], method: .POST) == .reject(.notImplemented, close: true))
+        #expect(check([("Host", "h"), ("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], method: .POST)
+            == .reject(.notImplemented, close: true))
+        #expect(check([("Host", "h"), ("Transfer-Encoding", " Chunked ")], method: .POST)
+            == .accept(declaredLength: nil, chunked: true, expectsContinue: false))
+    }
+
+    @Test func connectIsRefusedWithAClose() {
+        #expect(check([("Host", "example.com:443")], method: .CONNECT, uri: "example.com:443") == .reject(.badRequest, close: true))
+    }
+
+    @Test(arguments: ["localhost", "example.com", "example.com.", "a-b.c_d", "127.0.0.1:8080", "[::1]", "[::1]:443",
+                      "xn--bcher-kva.example", ""])
+    func validHosts(host: String) {
+        #expect(RequestHeadCheck.isValidHost(host), "\(host)")
+    }
+
+    @Test(arguments: ["a/b", "..", ".a", "a..b", "a b", "a\\b", "[::1", "[zz]", "h:80x", "h:123456", ":80", "[::1]x", "a@b"])
+    func invalidHosts(host: String) {
+        #expect(!RequestHeadCheck.isValidHost(host), "\(host)")
+    }
+
+    @Test func theRequestLineCountsTowardsTheHeadSize() {
+        // "GET /x HTTP/1.1\r\n" (17) + "Host: h\r\n" (9) = 26 bytes.
+        #expect(check([("Host", "h")], uri: "/x", maxHeadSize: 26) == .accept(declaredLength: nil, chunked: false, expectsContinue: false))
+        #expect(check([("Host", "h")], uri: "/x", maxHeadSize: 25) == .reject(.requestHeaderFieldsTooLarge, close: true))
+    }
+}

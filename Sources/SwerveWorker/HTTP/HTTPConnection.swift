@@ -31,7 +31,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         var responseEnded = false
         var keepAlive: Bool
         var status: HTTPResponseStatus?
-        var bodyBytesSent = 0
+        /// Body bytes handed to NIO, and those known to have reached the socket
+        /// (writes with a promise); the access log records what left.
+        var bodyBytesQueued = 0
+        var bodyBytesConfirmed = 0
+        /// What the client sent as its request line, when it could not be parsed.
+        var rawRequestLine: String?
 
         init(head: HTTPRequestHead, context: ChannelHandlerContext, errorPages: ErrorPages) {
             self.head = head
@@ -74,6 +79,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// The request whose response's `.end` has not left our buffers yet (a
     /// slow client); nil once everything written was handed to the socket.
     private var responseInFlight: Int?
+    /// The read being decoded, and one that arrived while a request was under way.
+    private var currentRead: ByteBuffer?
+    private var pipelinedRead: ByteBuffer?
+    /// Reading is paused by a responder (backpressure): the body timeout waits.
+    private var readingPaused = false
 
     init(worker: WorkerContext, listener: ListenAddress) {
         self.worker = worker
@@ -120,17 +130,27 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         if !exchange.responseEnded {
             // nginx's 499: the client closed the connection before the response ended.
             exchange.responseEnded = true
-            log(exchange, status: exchange.status.map { Int($0.code) } ?? 499)
+            log(exchange, status: exchange.status.map { Int($0.code) } ?? 499, bytes: exchange.bodyBytesConfirmed)
         }
     }
 
-    /// Called by `RequestByteObserver` for every read: the first bytes after an
-    /// idle keep-alive period switch to the header timeout.
-    func requestBytesArrived() {
+    /// Called by `RequestByteObserver` before each read goes to the decoder:
+    /// the first bytes after an idle keep-alive period switch to the header
+    /// timeout. The read is kept while the decoder runs on it (a parser error
+    /// then knows what the client sent), and past it while a request is under
+    /// way (pipelined bytes whose error NIOHTTP1 holds back until the response
+    /// ends); otherwise let go at once: an idle connection holds no buffer.
+    func readArrived(_ buffer: ByteBuffer) {
+        currentRead = buffer
         if case .waiting(bytesSeen: false) = phase {
             phase = .waiting(bytesSeen: true)
             if timerKind == .keepalive { schedule(.header, after: worker.timeouts.header) }
         }
+    }
+
+    func readDone() {
+        if case .exchange = phase { pipelinedRead = currentRead }
+        currentRead = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -160,12 +180,20 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                 let exchange = Exchange(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"),
                                         context: context, errorPages: ErrorPages())
                 exchange.keepAlive = false
+                exchange.rawRequestLine = RawRequestLine.extract(from: currentRead ?? pipelinedRead)
+                pipelinedRead = nil
                 phase = .exchange(exchange)
+                // Queued behind whatever is still on its way (a large download is
+                // finished first), then a graceful close: not a close under it.
                 ResponseWriter(connection: self, exchange: exchange).sendError(status)
+                return
             case .exchange(let exchange) where exchange.status == nil:
                 exchange.keepAlive = false
                 exchange.sink.abort()
                 ResponseWriter(connection: self, exchange: exchange).sendError(status)
+                return
+            case .closing:
+                return  // already answering and closing; the rest of the input changes nothing
             default:
                 break
             }
@@ -186,7 +214,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         let writer = ResponseWriter(connection: self, exchange: exchange)
         if worker.isDraining { exchange.keepAlive = false }
 
-        let check = RequestHeadCheck(head)
+        let check = RequestHeadCheck(head, maxHeadSize: worker.config.server.limits.maxHeaderSize)
         guard case .accept(let declared, let chunked, let expectsContinue) = check else {
             if case .reject(let status, let close) = check {
                 if close { exchange.keepAlive = false }
@@ -197,7 +225,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         exchange.expectsBody = RequestHeadCheck.hasBody(declaredLength: declared, chunked: chunked)
         exchange.awaitsContinue = exchange.expectsBody && expectsContinue
 
-        let host = head.headers.first(name: "host")
+        let target = RequestPath(target: head.uri)
+        // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host.
+        let host = target?.authority ?? head.headers.first(name: "host")
         guard let index = worker.vhosts.vhostIndex(host: host, listener: listener) else {
             writer.sendError(.misdirectedRequest)
             return
@@ -205,7 +235,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         let site = worker.sites[index]
         exchange.errorPages = site.errorPages
         exchange.vhostName = site.vhost.logName
-        guard let target = RequestPath(target: head.uri) else {
+        guard let target else {
             writer.sendError(.badRequest)
             return
         }
@@ -225,17 +255,23 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         request.hasBody = exchange.expectsBody
         exchange.sink = responder.respond(to: request, response: writer)
         guard exchange.expectsBody, !exchange.requestEnded else { return }
-        if exchange.awaitsContinue && exchange.sink.wantsBody && exchange.status == nil {
-            exchange.awaitsContinue = false
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                                  promise: nil)
-        }
-        schedule(.body, after: worker.timeouts.body)
+        // A responder still deciding (a script looked up in the pool) sends it
+        // itself, once it knows: a 404 must not follow a 100.
+        if exchange.sink.wantsBody && !exchange.sink.decidesLater { sendContinue(exchange) }
+        if !readingPaused { schedule(.body, after: worker.timeouts.body) }
+    }
+
+    /// `100 Continue`, if the client waits for it and nothing was answered yet.
+    func sendContinue(_ exchange: Exchange) {
+        guard let context, exchange.awaitsContinue, exchange.status == nil, !exchange.requestEnded else { return }
+        exchange.awaitsContinue = false
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))),
+                              promise: nil)
     }
 
     private func receiveBody(_ buffer: ByteBuffer, _ exchange: Exchange) {
         exchange.bodyReceived += buffer.readableBytes
-        if timerKind == .body || timerKind == nil, !exchange.requestEnded {
+        if timerKind == .body || timerKind == nil, !exchange.requestEnded, !readingPaused {
             schedule(.body, after: worker.timeouts.body)
         }
         if exchange.bodyReceived > exchange.bodyLimit {
@@ -291,14 +327,9 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             promise?.succeed(())
             return
         }
-        exchange.bodyBytesSent += data.readableBytes
-        if case .fileRegion = data, let promise {
-            // As nginx's tcp_nopush: cork while sendfile runs, so the head and
-            // the file leave in full segments; uncork when it is all written.
-            let options = context.channel.syncOptions
-            try? options?.setOption(Self.tcpCork, value: 1)
-            promise.futureResult.assumeIsolated().whenComplete { _ in try? options?.setOption(Self.tcpCork, value: 0) }
-        }
+        let count = data.readableBytes
+        exchange.bodyBytesQueued += count
+        promise?.futureResult.assumeIsolated().whenSuccess { exchange.bodyBytesConfirmed += count }
         if flush {
             context.writeAndFlush(wrapOutboundOut(.body(data)), promise: promise)
         } else {
@@ -310,6 +341,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         context?.flush()
     }
 
+    /// As nginx's tcp_nopush: cork while a file is sent, so the head and the
+    /// file leave in full segments; uncork when it is all written.
+    func cork(_ on: Bool) {
+        try? context?.channel.syncOptions?.setOption(Self.tcpCork, value: on ? 1 : 0)
+    }
+
     private static let tcpCork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
     func writeEnd(_ exchange: Exchange) {
@@ -318,7 +355,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         // Draining began after the head went out: end the connection after this
         // response (allowed after any response) rather than close under it.
         if worker.isDraining { exchange.keepAlive = false }
-        log(exchange, status: exchange.status.map { Int($0.code) } ?? 0)
+        let status = exchange.status.map { Int($0.code) } ?? 0
         // Settle our state before writing `.end`: NIOHTTP1 delivers the next
         // pipelined request from inside that write.
         // Until the response has left our buffers (a large file to a slow
@@ -335,10 +372,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             // Flush what is written first: for a response to no request (408 on a
             // partial head) NIOHTTP1's pipeline handler closes on the `.end` itself.
             context.flush()
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] result in
+                self?.logSent(exchange, status: status, result)
                 self?.responseInFlight = nil
                 self?.closeGracefully()
             }
+            pipelinedRead = nil
             if responseInFlight == request { awaitSend(context) }
             return
         }
@@ -349,9 +388,13 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             schedule(.body, after: worker.timeouts.body)
         }
         // Also when the request's end is still to come: `finish` then waits for this.
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenSuccess { [weak self] in
-            self?.responseHandedOver(request: request)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] result in
+            self?.logSent(exchange, status: status, result)
+            if case .success = result { self?.responseHandedOver(request: request) }
         }
+        // An error NIOHTTP1 held back was delivered inside that write; unless a
+        // pipelined request began there, the read it came from is not needed.
+        if case .exchange = phase {} else { pipelinedRead = nil }
         if responseInFlight == request, case .waiting = phase { awaitSend(context) }
     }
 
@@ -386,22 +429,35 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Backpressure from a responder. While reading is paused the body
+    /// timeout does not run: it counts time spent waiting for the client
+    /// (nginx's client_body_timeout), never the server's own slowness.
     func setReading(_ enabled: Bool) {
         guard let channel = context?.channel else { return }
+        readingPaused = !enabled
         try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: enabled)
-        if enabled { channel.read() }
+        if enabled {
+            if case .exchange(let exchange) = phase, !exchange.requestEnded, exchange.sink.wantsBody {
+                schedule(.body, after: worker.timeouts.body)
+            }
+            channel.read()
+        } else if timerKind == .body {
+            cancelTimer()
+        }
     }
 
     /// The head went out but the response cannot be completed: close, so the
     /// client sees a truncated response rather than a wrong one.
     func abortResponse(_ exchange: Exchange) {
         exchange.responseEnded = true
-        log(exchange, status: exchange.status.map { Int($0.code) } ?? 500)
+        let status = exchange.status.map { Int($0.code) } ?? 500
         phase = .closing
         cancelTimer()
         // What was written goes out first: a head and part of a body, then the close.
         context?.flush()
-        context?.close(promise: nil)
+        context?.close().assumeIsolated().whenComplete { [weak self] _ in
+            self?.log(exchange, status: status, bytes: exchange.bodyBytesConfirmed)
+        }
     }
 
     /// The worker drains (SPEC §3). An idle keep-alive connection is closed
@@ -500,6 +556,8 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             exchange.keepAlive = false
             phase = .exchange(exchange)
             ResponseWriter(connection: self, exchange: exchange).sendError(.requestTimeout)
+        case (.body, .exchange) where readingPaused:
+            break  // the responder holds the body back: not the client's delay
         case (.body, .exchange(let exchange)) where !exchange.requestEnded:
             exchange.sink.abort()
             exchange.keepAlive = false
@@ -521,7 +579,14 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: access log
 
-    private func log(_ exchange: Exchange, status: Int) {
+    /// The response's `.end` was written (all of it left) or failed (the
+    /// client went away: only what is known to have left counts).
+    private func logSent(_ exchange: Exchange, status: Int, _ result: Result<Void, Error>) {
+        if case .success = result { exchange.bodyBytesConfirmed = exchange.bodyBytesQueued }
+        log(exchange, status: status, bytes: exchange.bodyBytesConfirmed)
+    }
+
+    private func log(_ exchange: Exchange, status: Int, bytes: Int) {
         guard let accessLog = worker.accessLog else { return }
         let head = exchange.head
         let elapsed = (NIODeadline.now() - exchange.started).nanoseconds / 1_000_000
@@ -531,11 +596,12 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             uri: head.uri,
             version: "HTTP/\(head.version.major).\(head.version.minor)",
             status: status,
-            bodyBytes: exchange.bodyBytesSent,
+            bodyBytes: bytes,
             referer: head.headers.first(name: "referer"),
             userAgent: head.headers.first(name: "user-agent"),
             vhost: exchange.vhostName,
-            milliseconds: Int(elapsed))
+            milliseconds: Int(elapsed),
+            requestLine: exchange.rawRequestLine)
         accessLog.append(entry, combinedTime: worker.dates.logDate, isoTime: worker.dates.isoDate)
     }
 }

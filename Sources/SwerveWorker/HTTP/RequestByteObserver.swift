@@ -2,7 +2,8 @@ import NIOCore
 
 /// Sits in front of the HTTP decoder and announces that bytes arrived, so the
 /// connection can tell an idle keep-alive connection (keep-alive timeout)
-/// from one whose next request head is on its way (header timeout).
+/// from one whose next request head is on its way (header timeout), and
+/// knows what the client sent should the decoder refuse it.
 /// A direct call rather than a pipeline event: it runs on every read.
 final class RequestByteObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -15,7 +16,8 @@ final class RequestByteObserver: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.requestBytesArrived()
+        connection.readArrived(unwrapInboundIn(data))
         context.fireChannelRead(data)
+        connection.readDone()
     }
 }

@@ -9,23 +9,40 @@ public enum RequestHeadCheck: Equatable {
     /// Answer `status` without reading the body; `close` ends the connection after it.
     case reject(HTTPResponseStatus, close: Bool)
 
-    public init(_ head: HTTPRequestHead) {
+    /// `maxHeadSize`: `max_header_size`, counted over the request line and the
+    /// header lines (each with its CRLF), as the client sent them.
+    public init(_ head: HTTPRequestHead, maxHeadSize: Int = .max) {
         guard head.version.major == 1, head.version.minor <= 1 else {
             self = .reject(.httpVersionNotSupported, close: true)
             return
         }
+        // An origin server is no tunnel (nginx answers 400 too). NIOHTTP1 sends
+        // no body in a response to CONNECT, so the close is what frames it.
+        if head.method == .CONNECT {
+            self = .reject(.badRequest, close: true)
+            return
+        }
+        // "GET /x HTTP/1.1\r\n": llhttp's own limit counts header bytes only.
+        var headSize = head.method.rawValue.utf8.count + head.uri.utf8.count + 12
         var hosts = 0
+        var hostIsValid = true
         var lengths: [Substring] = []
         var chunked = false
+        var unknownCoding = false
         var expectations = 0
         var expectsContinue = false
         for (name, value) in head.headers {
+            headSize += name.utf8.count + value.utf8.count + 4  // "name: value\r\n"
             switch name.utf8.count {
             case 4 where name.isASCIICaseInsensitiveEqual("host"):
                 hosts += 1
+                hostIsValid = hostIsValid && Self.isValidHost(value)
             case 14 where name.isASCIICaseInsensitiveEqual("content-length"):
                 lengths.append(contentsOf: value.split(separator: ",", omittingEmptySubsequences: false))
             case 17 where name.isASCIICaseInsensitiveEqual("transfer-encoding"):
+                // Only "chunked" is implemented; "gzip, chunked" would reach a script
+                // still compressed (nginx: 501).
+                if chunked || !value.trimmingSpaces.isASCIICaseInsensitiveEqual("chunked") { unknownCoding = true }
                 chunked = true
             case 6 where name.isASCIICaseInsensitiveEqual("expect"):
                 expectations += 1
@@ -34,13 +51,21 @@ public enum RequestHeadCheck: Equatable {
                 continue
             }
         }
-        if hosts > 1 || (head.version.minor == 1 && hosts == 0) {
+        if headSize > maxHeadSize {
+            self = .reject(.requestHeaderFieldsTooLarge, close: true)
+            return
+        }
+        if hosts > 1 || (head.version.minor == 1 && hosts == 0) || !hostIsValid {
             self = .reject(.badRequest, close: true)
             return
         }
         // Request smuggling: both framings at once is refused outright (RFC 9112 §6.3).
         if !lengths.isEmpty && chunked {
             self = .reject(.badRequest, close: true)
+            return
+        }
+        if unknownCoding {
+            self = .reject(.notImplemented, close: true)
             return
         }
         var declared: Int?
@@ -66,13 +91,61 @@ public enum RequestHeadCheck: Equatable {
         self = .accept(declaredLength: declared, chunked: chunked, expectsContinue: expectsContinue)
     }
 
+    /// A Host value as RFC 9110 §7.2 allows it: a registered name (RFC 3986
+    /// reg-name, no empty labels such as "..") or a bracketed IP literal,
+    /// with an optional numeric port; empty is allowed (no authority). "a/b",
+    /// "a b" and ".." would otherwise become SERVER_NAME and log fields.
+    static func isValidHost(_ value: String) -> Bool {
+        var bytes = Substring(value).utf8[...]
+        guard !bytes.isEmpty else { return true }
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            bytes = bytes[bytes.index(after: close)...]
+        } else {
+            let end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+            let name = bytes[..<end]
+            guard !name.isEmpty, name.allSatisfy(isRegNameByte) else { return false }
+            var previous: UInt8 = 0
+            for byte in name {
+                if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") || previous == 0 { return false }
+                previous = byte
+            }
+            bytes = bytes[end...]
+        }
+        guard let colon = bytes.first else { return true }
+        let port = bytes.dropFirst()
+        return colon == UInt8(ascii: ":") && port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// RFC 3986 reg-name: unreserved, sub-delims and percent signs.
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Does the request carry a body at all?
     public static func hasBody(declaredLength: Int?, chunked: Bool) -> Bool {
         chunked || (declaredLength ?? 0) > 0
     }
 }
 
-extension String {
+private extension UInt8 {
+    var isHexDigit: Bool {
+        (self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9")) || (self | 0x20 >= UInt8(ascii: "a") && self | 0x20 <= UInt8(ascii: "f"))
+    }
+}
+
+extension StringProtocol {
     /// Header names are ASCII: compare them without allocating a lowercased copy.
     /// `lowercase` must already be lowercase.
     func isASCIICaseInsensitiveEqual(_ lowercase: StaticString) -> Bool {

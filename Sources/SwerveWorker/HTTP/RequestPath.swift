@@ -6,6 +6,9 @@ public struct RequestPath: Equatable, Sendable {
     public var path: String
     /// The raw query (after "?"), without the "?", nil when there is none.
     public var query: String?
+    /// The authority of an absolute-form target ("http://h:8080/a" → "h:8080"),
+    /// which chooses the vhost instead of Host (RFC 9112 §3.2.2).
+    public var authority: String?
 
     /// Parses an origin-form ("/a/b?x") or absolute-form ("http://h/a") target.
     /// Returns nil for anything that must be answered 400: no leading slash,
@@ -13,9 +16,13 @@ public struct RequestPath: Equatable, Sendable {
     public init?(target: String) {
         var target = Substring(target)
         let scheme = target.prefix(8).lowercased()
-        if scheme.hasPrefix("http://") || scheme.hasPrefix("https://") {
-            let afterScheme = target[target.index(after: target.firstIndex(of: ":")!)...].dropFirst(2)
+        if scheme.hasPrefix("http://") || scheme.hasPrefix("https://"), let colon = target.firstIndex(of: ":") {
+            let afterScheme = target[target.index(after: colon)...].dropFirst(2)
             guard let slash = afterScheme.firstIndex(of: "/") else { return nil }
+            let authority = afterScheme[..<slash]
+            // Userinfo ("user@host") has no place in a request target; neither has an invalid host.
+            guard !authority.contains("@"), RequestHeadCheck.isValidHost(String(authority)) else { return nil }
+            self.authority = String(authority)
             target = afterScheme[slash...]
         }
         guard target.first == "/" else { return nil }

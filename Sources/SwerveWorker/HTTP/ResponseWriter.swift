@@ -56,15 +56,38 @@ public final class ResponseWriter {
         connection?.flush()
     }
 
-    /// Sends a file region with sendfile; `handle` is closed when it is written or fails.
+    /// Sends a file region with sendfile, in pieces of `sendfileChunk` (as
+    /// nginx's sendfile_max_chunk), each confirmed when it reached the socket,
+    /// so a download cut short is logged with what was sent. `handle` is
+    /// closed when the last piece is written or fails.
     public func sendFile(_ region: FileRegion, handle: NIOFileHandle) {
         guard !isFinished, let connection else {
             try? handle.close()
             return
         }
-        let promise = eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { _ in try? handle.close() }
-        connection.writeBody(exchange, .fileRegion(region), flush: true, promise: promise)
+        connection.cork(true)
+        var start = region.readerIndex
+        while start < region.endIndex {
+            let end = min(start + Self.sendfileChunk, region.endIndex)
+            let isLast = end == region.endIndex
+            let promise = eventLoop.makePromise(of: Void.self)
+            if isLast {
+                promise.futureResult.assumeIsolated().whenComplete { [connection] _ in
+                    connection.cork(false)
+                    try? handle.close()
+                }
+            }
+            connection.writeBody(exchange, .fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)),
+                                 flush: isLast, promise: promise)
+            start = end
+        }
+    }
+
+    static let sendfileChunk = 2 << 20
+
+    /// `100 Continue` for a responder that decided late to read the body.
+    public func continueIfExpected() {
+        connection?.sendContinue(exchange)
     }
 
     public func end() {

@@ -13,6 +13,9 @@ public struct AccessLogEntry {
     public var vhost: String
     /// Wall time from the request head to the end of the response.
     public var milliseconds: Int
+    /// The request line as the client sent it, when it could not be parsed
+    /// (logged in place of method, URI and version, as nginx does).
+    public var requestLine: String? = nil
 }
 
 /// Per-worker access log: lines are formatted into a buffer and written when
@@ -77,11 +80,15 @@ public final class AccessLog: @unchecked Sendable {
         append(" - - [")
         append(time)
         append("] \"")
-        appendEscaped(e.method)
-        append(" ")
-        appendEscaped(e.uri)
-        append(" ")
-        append(e.version)
+        if let line = e.requestLine {
+            appendEscaped(line)
+        } else {
+            appendEscaped(e.method)
+            append(" ")
+            appendEscaped(e.uri)
+            append(" ")
+            append(e.version)
+        }
         append("\" ")
         append(String(e.status))
         append(" ")
@@ -100,11 +107,15 @@ public final class AccessLog: @unchecked Sendable {
     private func appendJSON(_ e: AccessLogEntry, time: String) {
         append("{\"time\":\"\(time)\",\"remote_addr\":")
         appendJSONString(e.remoteAddress)
+        // An unparsed request line: its words, as far as there are any.
+        let words = e.requestLine.map { $0.split(separator: " ", maxSplits: 2).map(String.init) }
         append(",\"method\":")
-        appendJSONString(e.method)
+        appendJSONString(words.map { $0.first ?? "" } ?? e.method)
         append(",\"uri\":")
-        appendJSONString(e.uri)
-        append(",\"protocol\":\"\(e.version)\",\"status\":\(e.status),\"bytes\":\(e.bodyBytes),\"referer\":")
+        appendJSONString(words.map { $0.count > 1 ? $0[1] : "" } ?? e.uri)
+        append(",\"protocol\":")
+        appendJSONString(words.map { $0.count > 2 ? $0[2] : "" } ?? e.version)
+        append(",\"status\":\(e.status),\"bytes\":\(e.bodyBytes),\"referer\":")
         appendJSONString(e.referer ?? "")
         append(",\"user_agent\":")
         appendJSONString(e.userAgent ?? "")

@@ -25,6 +25,14 @@ public protocol RequestBodySink: AnyObject {
     func receiveEnd()
     /// The connection is gone or the worker stops: release everything now.
     func abort()
+    /// True while the responder has not decided yet whether it reads the body
+    /// (a lookup under way): `100 Continue` waits for its
+    /// `ResponseWriter.continueIfExpected()`.
+    var decidesLater: Bool { get }
+}
+
+extension RequestBodySink {
+    public var decidesLater: Bool { false }
 }
 
 /// A sink for responders that do not read the body: the engine drains it.

@@ -50,7 +50,7 @@ public struct CGIEnvironment: Equatable, Sendable {
         variables["PATH_INFO"] = script.pathInfo
         variables["SCRIPT_FILENAME"] = script.filename
         variables["DOCUMENT_ROOT"] = request.site.vhost.root
-        variables["SERVER_NAME"] = Self.serverName(host: head.headers.first(name: "host"), request: request)
+        variables["SERVER_NAME"] = Self.serverName(host: request.target.authority ?? head.headers.first(name: "host"), request: request)
         variables["SERVER_PORT"] = request.localAddress?.port.map(String.init) ?? ""
         variables["REMOTE_ADDR"] = request.remoteAddress?.ipAddress ?? ""
         variables["REMOTE_PORT"] = request.remoteAddress?.port.map(String.init) ?? ""
@@ -90,7 +90,7 @@ public struct CGIEnvironment: Equatable, Sendable {
         return order.map { ($0, values[$0]!) }
     }
 
-    /// The Host header's name without its port, lower-cased; without one, the
+    /// The Host header's (or an absolute-form target's) name without its port, lower-cased; without one, the
     /// vhost's first name, else the address the request came in on.
     static func serverName(host: String?, request: Request) -> String {
         if let host, !host.isEmpty {

@@ -18,6 +18,7 @@ final class DeferredBodySink: RequestBodySink {
     }
 
     var wantsBody: Bool { target?.wantsBody ?? true }
+    var decidesLater: Bool { target == nil }
 
     func receive(_ part: ByteBuffer) {
         guard let target else {
@@ -54,7 +55,11 @@ final class DeferredBodySink: RequestBodySink {
             readingPaused = false
             response.resumeReading()
         }
-        if sink.wantsBody { parts.forEach(sink.receive) }
+        if sink.wantsBody {
+            // Decided: a client waiting for 100 Continue may send its body now.
+            response.continueIfExpected()
+            parts.forEach(sink.receive)
+        }
         if ended { sink.receiveEnd() }
     }
 }
