@@ -43,6 +43,17 @@ public enum FileSystem {
         return String(cString: resolved)
     }
 
+    /// `path` lies in `root` (both real paths): the containment rule for everything served.
+    public static func isInside(_ path: String, root: String) -> Bool {
+        root == "/" || path == root || path.hasPrefix(root + "/")
+    }
+
+    /// `path`, with symlinks resolved, lies in `root` (resolved too).
+    public static func resolves(_ path: String, inside root: String) -> Bool {
+        guard let real = realPath(path), let realRoot = realPath(root) else { return false }
+        return isInside(real, root: realRoot)
+    }
+
     public enum Kind: Sendable { case missing, directory, file, other }
 
     public static func kind(of path: String) -> Kind {

@@ -88,6 +88,9 @@ struct ConfigValidator {
                 diagnostics.error("error page for \(code) '\(page)' lies outside the root", at: mark)
             } else if FileSystem.kind(of: file) != .file {
                 diagnostics.error("error page for \(code) '\(page)' does not exist under the root ('\(file)')", at: mark)
+            } else if !FileSystem.resolves(file, inside: vhost.root) {
+                // A symlink to /etc/passwd would be served with every 404: the rule for static files holds here too.
+                diagnostics.error("error page for \(code) '\(page)' leads outside the root through a symlink", at: mark)
             }
         }
     }

@@ -42,16 +42,22 @@ public enum Worker {
         let dates = DateCache()
         let cache = FileCache()
         let reaper = ChildReaper(eventLoop: eventLoop, registry: scripts)
+        let shortage = ShortageLog(logger: logger, dates: dates)
         let sites = config.vhosts.map {
             makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop,
-                     reaper: reaper, logger: logger)
+                     reaper: reaper, logger: logger, shortage: shortage)
         }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
-                                   threadPool: threadPool, eventLoop: eventLoop, dates: dates)
+                                   threadPool: threadPool, eventLoop: eventLoop, dates: dates, shortage: shortage)
 
         var channels: [Channel] = []
         for listener in listeners {
             let channel = try ServerBootstrap(group: group)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(worker: worker))
+                    }
+                }
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try ServerPipeline.configure(channel, worker: worker, listener: listener.address)
@@ -91,35 +97,35 @@ public enum Worker {
 
     static func makeSite(_ vhost: VirtualHost, config: Config, threadPool: NIOThreadPool,
                          cache: FileCache, dates: DateCache, eventLoop: EventLoop, reaper: ChildReaper,
-                         logger: Logger) -> Site {
+                         logger: Logger, shortage: ShortageLog) -> Site {
         let maxBody = config.server.limits.maxBodySize
         let responders: [(prefix: String, value: any Responder)] = vhost.routes.map { route in
             switch route.kind {
             case .static(let options):
                 return (route.path, StaticResponder(options: options, mimeTypes: config.mimeTypes, index: vhost.index,
                                                     threadPool: threadPool, cache: cache, dates: dates,
-                                                    maxBodySize: maxBody))
+                                                    maxBodySize: maxBody, shortage: shortage))
             case .upload(let upload):
                 let context = UploadResponder.Context(pool: threadPool, eventLoop: eventLoop, dates: dates, logger: logger,
                                                       realDir: FileSystem.realPath(upload.dir) ?? upload.dir,
-                                                      mimeTypes: config.mimeTypes)
+                                                      mimeTypes: config.mimeTypes, shortage: shortage)
                 return (route.path, UploadResponder(route: upload, context: context))
             case .script(let script):
                 let prefix = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path
                 let realDir = FileSystem.realPath(script.dir) ?? script.dir
                 let files = StaticResponder(options: StaticRoute(), mimeTypes: config.mimeTypes, index: vhost.index,
                                             threadPool: threadPool, cache: cache, dates: dates, maxBodySize: maxBody,
-                                            mount: .init(prefix: prefix, dir: script.dir, realDir: realDir))
+                                            shortage: shortage, mount: .init(prefix: prefix, dir: script.dir))
                 let searchPath = script.env["PATH"] ?? CGIEnvironment.defaultPath
                 let locator = ScriptLocator(prefix: prefix, dir: script.dir, realDir: realDir,
                                             interpreters: script.interpreters, searchPath: searchPath)
                 let context = ScriptResponder.Context(threadPool: threadPool, reaper: reaper, dates: dates, logger: logger,
-                                                      timeout: TimeAmount(config.server.timeouts.script))
+                                                      timeout: TimeAmount(config.server.timeouts.script), shortage: shortage)
                 return (route.path, ScriptResponder(route: script, locator: locator, files: files, context: context,
                                                     slots: ScriptSlots(limit: script.maxConcurrent), maxBodySize: maxBody))
             }
         }
         return Site(vhost: vhost, realRoot: FileSystem.realPath(vhost.root) ?? vhost.root,
-                    routes: RouteTable(responders), errorPages: ErrorPages(vhost: vhost, mimeTypes: config.mimeTypes))
+                    routes: RouteTable(responders), errorPages: ErrorPages(vhost: vhost, mimeTypes: config.mimeTypes, logger: logger))
     }
 }

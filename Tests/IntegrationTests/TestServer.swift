@@ -55,14 +55,22 @@ final class TestServer {
 
     /// Extra environment for the swerve process (e.g. NOTIFY_SOCKET).
     var environment: [String: String] = [:]
+    /// `ulimit -n` for the swerve process and its workers.
+    var fileLimit: Int?
 
     func start() throws {
         let process = Process()
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        process.executableURL = URL(fileURLWithPath: SwerveBinary.path)
-        process.arguments = ["serve", "-c", configFile.path]
+        if let fileLimit {
+            // exec keeps the pid: the shell becomes swerve, with the lower limit.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", SwerveBinary.path, "serve", "-c", configFile.path]
+        } else {
+            process.executableURL = URL(fileURLWithPath: SwerveBinary.path)
+            process.arguments = ["serve", "-c", configFile.path]
+        }
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: stderrFile)

@@ -683,6 +683,20 @@ struct DiagnosticsTests {
         #expect([7, 12].contains(error.mark.column), "at \(error.mark)")
     }
 
+    @Test func errorPageSymlinkedOutOfTheRoot() throws {
+        // check passed it, and every 404 served /etc/passwd.
+        try expectErrors("""
+            vhosts:
+              - listen: [8080]
+                root: www
+                error_pages:
+                  404: /errors/404.html
+            """, ["config.yaml:5:7: error: error page for 404 '/errors/404.html' leads outside the root through a symlink"]) { dir in
+            try FileManager.default.createDirectory(atPath: dir.url("www/errors"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: dir.url("www/errors/404.html"), withDestinationPath: "/etc/passwd")
+        }
+    }
+
     @Test func errorPageOutsideTheRoot() throws {
         let dir = try TempDir().site()
         let outcome = load("""

@@ -238,6 +238,14 @@ import Testing
         #expect(locator.locate("/cgi-bin/link.py") == .notFound, "a symlink out of the folder is never run")
     }
 
+    @Test func backupsOfScriptsAreNotFound() throws {
+        for name in ["app.py~", "app.py.bak", "app.py.ORIG", "app.py.swp", "app.py.save", "#app.py#", "notes.old"] {
+            _ = FileManager.default.createFile(atPath: base + "/cgi/" + name, contents: Data("source".utf8))
+            #expect(locator.locate("/cgi-bin/" + name) == .notFound, "\(name) would show a script's source")
+        }
+        #expect(locator.locate("/cgi-bin/readme.txt") == .serveStatic)
+    }
+
     @Test func missingInterpreter() throws {
         try "x".write(toFile: base + "/cgi/run.sh", atomically: true, encoding: .utf8)
         #expect(locator.locate("/cgi-bin/run.sh") == .interpreterMissing(command: "/no/such/shell", script: "/cgi-bin/run.sh"))

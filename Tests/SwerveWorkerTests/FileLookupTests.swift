@@ -43,7 +43,7 @@ private struct Sandbox {
     /// `smallFileLimit` -1: every file comes back open (`.file`), never read into memory.
     func lookup(index: [String] = ["index.html"], autoindex: Bool = false,
                 encodings: [(coding: String, suffix: String)] = [], smallFileLimit: Int = -1) -> FileLookup {
-        var lookup = FileLookup(realRoot: root, mimeTypes: MIMETypes(), index: index, autoindex: autoindex,
+        var lookup = FileLookup(root: root, mimeTypes: MIMETypes(), index: index, autoindex: autoindex,
                                 encodings: encodings)
         lookup.smallFileLimit = smallFileLimit
         return lookup

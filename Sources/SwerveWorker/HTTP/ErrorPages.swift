@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import NIOCore
 import NIOHTTP1
 import SwerveConfig
@@ -19,10 +20,16 @@ public struct ErrorPages: Sendable {
 
     public init() {}
 
-    /// Loads each configured page from `root`; unreadable ones fall back to the built-in page.
-    public init(vhost: VirtualHost, mimeTypes: MIMETypes) {
+    /// Loads each configured page from `root`; unreadable ones, and ones that
+    /// lead out of the root through a symlink (checked again here: `check`
+    /// ran before, the file may have changed since), fall back to the built-in page.
+    public init(vhost: VirtualHost, mimeTypes: MIMETypes, logger: Logger? = nil) {
         for (code, path) in vhost.errorPages {
             let file = FileSystem.resolve("." + path, relativeTo: vhost.root)
+            guard FileSystem.resolves(file, inside: vhost.root) else {
+                logger?.error("error page for \(code) '\(path)' leads outside the root: the built-in page is used")
+                continue
+            }
             guard case .success(let bytes) = FileSystem.readFile(file, limit: Self.maxPageSize) else { continue }
             pages[code] = Page(body: ByteBuffer(bytes: bytes), contentType: mimeTypes.type(forPath: file))
         }

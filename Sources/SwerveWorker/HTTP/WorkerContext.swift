@@ -15,17 +15,25 @@ public final class WorkerContext: @unchecked Sendable {
     public let logger: Logger
     public let threadPool: NIOThreadPool
     public let eventLoop: EventLoop
+    let shortage: ShortageLog
 
     /// Set when the worker drains: responses carry `Connection: close`.
     public var isDraining = false
     /// Connections open right now, for `max_connections`.
     public private(set) var openConnections = 0
-    /// The listening channels, paused while the worker is at `max_connections`.
+    /// The listening channels, paused while the worker is at `max_connections`
+    /// or accept has just failed.
     public var serverChannels: [Channel] = []
-    private var acceptingPaused = false
+    private var atMaxConnections = false
+    private var acceptFailedRecently = false
+    private var accepting = true
 
-    public init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
-                threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache) {
+    /// How long accepting pauses after accept failed (EMFILE, ENFILE, ENOBUFS).
+    static let acceptPause = TimeAmount.milliseconds(100)
+
+    init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
+                threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache, shortage: ShortageLog) {
+        self.shortage = shortage
         self.dates = dates
         self.config = config
         self.sites = sites
@@ -53,17 +61,36 @@ public final class WorkerContext: @unchecked Sendable {
     /// load from the shared sockets) until a connection closes.
     func connectionOpened() {
         openConnections += 1
-        if openConnections >= config.server.maxConnections && !acceptingPaused {
-            acceptingPaused = true
-            for channel in serverChannels { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
-        }
+        atMaxConnections = openConnections >= config.server.maxConnections
+        updateAccepting()
     }
 
     func connectionClosed() {
         openConnections -= 1
-        if openConnections < config.server.maxConnections && acceptingPaused && !isDraining {
-            acceptingPaused = false
-            for channel in serverChannels { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+        atMaxConnections = openConnections >= config.server.maxConnections
+        updateAccepting()
+    }
+
+    /// Out of descriptors, accept fails while the socket stays readable: the
+    /// loop would spin at 100 % CPU. Accepting pauses for a moment (other
+    /// workers take the connections meanwhile), and the cause is logged at
+    /// most once a second. (NIO's AcceptBackoffHandler does not stop the
+    /// spin here: the channel stays registered for reads.)
+    func acceptFailed(_ error: Error) {
+        shortage.report("accept failed: \(error); pausing accepts for \(Self.acceptPause.nanoseconds / 1_000_000) ms")
+        guard !acceptFailedRecently else { return }
+        acceptFailedRecently = true
+        updateAccepting()
+        eventLoop.assumeIsolated().scheduleTask(in: Self.acceptPause) { [self] in
+            acceptFailedRecently = false
+            updateAccepting()
         }
+    }
+
+    private func updateAccepting() {
+        let wanted = !atMaxConnections && !acceptFailedRecently && !isDraining
+        guard wanted != accepting else { return }
+        accepting = wanted
+        for channel in serverChannels { try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: wanted) }
     }
 }

@@ -42,8 +42,12 @@ struct ScriptLocator: Sendable {
             case S_IFDIR:
                 continue
             case S_IFREG:
-                guard let interpreter = interpreter(for: String(segment)) else { return .serveStatic }
-                guard FileLookup.resolves(file, inside: realDir) else { return .notFound }
+                guard let interpreter = interpreter(for: String(segment)) else {
+                    // "app.py~" would be served as text: the script's source.
+                    return Self.looksLikeBackup(segment) ? .notFound : .serveStatic
+                }
+                // Resolved now, not at start: a folder reached through a symlink may be swapped (a deploy).
+                guard FileLookup.resolves(file, inside: FileSystem.realPath(dir) ?? realDir) else { return .notFound }
                 // The path is normalised (no "//"), so what follows the script is PATH_INFO as it came.
                 let pathInfo = String(path.dropFirst(consumed.count))
                 let words = interpreter.split(separator: " ").map(String.init)
@@ -59,6 +63,17 @@ struct ScriptLocator: Sendable {
         // The route's folder or one below it: listed, indexed or redirected as a static folder.
         return .serveStatic
     }
+
+    /// Editors', patch's and admins' copies of a file — `app.py~`, `app.py.bak`,
+    /// `#app.py#`, `app.py.swp` — hold a script's source: under a script route
+    /// they are never served (dot-files such as `.app.py.swp` never are anyway).
+    static func looksLikeBackup(_ name: Substring) -> Bool {
+        if name.hasSuffix("~") || (name.hasPrefix("#") && name.hasSuffix("#")) { return true }
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        return backupExtensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
+    static let backupExtensions: Set<String> = ["bak", "backup", "orig", "old", "save", "swp", "swo", "tmp", "rej", "dist", "copy"]
 
     /// The interpreter for a file name's extension (compared lower-case).
     func interpreter(for name: String) -> String? {

@@ -16,6 +16,7 @@ struct ScriptResponder: Responder {
         var dates: DateCache
         var logger: Logger
         var timeout: TimeAmount
+        var shortage: ShortageLog
     }
 
     let route: ScriptRoute
@@ -87,8 +88,13 @@ struct ScriptResponder: Responder {
                                            directory: directory.isEmpty ? "/" : directory, input: request.hasBody)
         } catch {
             slots.release()
-            context.logger.error("script \(script.name): cannot start: \(error)")
-            response.sendError(.internalServerError)
+            if error.code == EMFILE || error.code == ENFILE {
+                context.shortage.report("script \(script.name): cannot start: \(error); answering 503")
+                response.sendError(.serviceUnavailable, headers: ["Retry-After": "1"])
+            } else {
+                context.logger.error("script \(script.name): cannot start: \(error)")
+                response.sendError(.internalServerError)
+            }
             return DiscardingBodySink.shared
         }
         let settings = CGIRun.Settings(output: route.output, contentType: route.contentType,

@@ -44,7 +44,7 @@ final class FileCache: @unchecked Sendable {
         switch outcome {
         case .content(let content): size = content.bytes.readableBytes
         case .notFound, .directoryWithoutSlash: size = 0
-        case .file, .listing, .forbidden: return
+        case .file, .listing, .forbidden, .outOfDescriptors: return
         }
         remove(key)
         if entries.count >= maxEntries || bytes + size > maxBytes { evictExpiredOrAll(now: now) }

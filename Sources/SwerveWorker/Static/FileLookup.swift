@@ -18,6 +18,9 @@ struct FileLookup: Sendable {
         case listing([Autoindex.Entry])
         case forbidden
         case notFound
+        /// The worker has no descriptor left to open the file (EMFILE/ENFILE):
+        /// 503, not a 404 for a file that exists.
+        case outOfDescriptors
     }
 
     /// What a response says about a file, formatted here in the pool thread
@@ -44,7 +47,12 @@ struct FileLookup: Sendable {
         var facts: FileFacts
     }
 
-    var realRoot: String
+    /// The folder files are served from, as configured: its real path is
+    /// resolved at each lookup, so a root that is a symlink can be swapped to
+    /// another release (the usual deploy) and is followed at once, as nginx does.
+    var root: String
+    /// Resolved by `lookup`.
+    private(set) var realRoot = ""
     var mimeTypes: MIMETypes
     var index: [String]
     var autoindex: Bool
@@ -56,6 +64,13 @@ struct FileLookup: Sendable {
 
     /// `path` is root + the normalised request path; `wantsDirectory` when the request ended in "/".
     func lookup(_ path: String, wantsDirectory: Bool) -> Outcome {
+        var resolved = self
+        guard let real = FileSystem.realPath(root) else { return .notFound }
+        resolved.realRoot = real
+        return resolved.lookupResolved(path, wantsDirectory: wantsDirectory)
+    }
+
+    private func lookupResolved(_ path: String, wantsDirectory: Bool) -> Outcome {
         let outcome = find(path, wantsDirectory: wantsDirectory)
         guard case .file(let file) = outcome, file.facts.size <= smallFileLimit else { return outcome }
         defer { close(file.descriptor) }
@@ -114,7 +129,7 @@ struct FileLookup: Sendable {
     /// lies inside the root: no symlink or race can lead the server out.
     private func open(_ path: String, typePath: String) -> Outcome {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return errno == EACCES ? .forbidden : .notFound }
+        guard fd >= 0 else { return Self.outcome(ofFailedOpen: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, isInsideRoot(descriptor: fd) else {
             close(fd)
@@ -124,6 +139,14 @@ struct FileLookup: Sendable {
         let facts = FileFacts(validators: validators, etag: validators.etag, lastModified: validators.lastModified,
                               contentType: mimeTypes.type(forPath: typePath), contentEncoding: nil)
         return .file(OpenedFile(descriptor: fd, facts: facts))
+    }
+
+    static func outcome(ofFailedOpen code: Int32) -> Outcome {
+        switch code {
+        case EACCES: return .forbidden
+        case EMFILE, ENFILE: return .outOfDescriptors
+        default: return .notFound
+        }
     }
 
     private func isInsideRoot(descriptor fd: Int32) -> Bool {
@@ -146,6 +169,6 @@ struct FileLookup: Sendable {
     }
 
     static func isInside(_ path: String, root: String) -> Bool {
-        root == "/" || path == root || path.hasPrefix(root + "/")
+        FileSystem.isInside(path, root: root)
     }
 }

@@ -14,6 +14,7 @@ struct StaticResponder: Responder {
     let cache: FileCache
     let dates: DateCache
     let maxBodySize: Int
+    let shortage: ShortageLog
     /// Serves a folder other than the vhost's root (a script route's `dir`):
     /// the route prefix maps to `dir`. Nil: request paths map to the root.
     var mount: Mount? = nil
@@ -21,9 +22,8 @@ struct StaticResponder: Responder {
     struct Mount: Sendable {
         /// The route path without its trailing "/".
         var prefix: String
+        /// Files must resolve below it (resolved at each lookup).
         var dir: String
-        /// `dir` with symlinks resolved: files must resolve below it.
-        var realDir: String
     }
 
     /// Files up to this size are read into memory and cached for a second.
@@ -54,7 +54,7 @@ struct StaticResponder: Responder {
             answer(cached, request: request, response: response)
             return DiscardingBodySink.shared
         }
-        var lookup = FileLookup(realRoot: mount?.realDir ?? request.site.realRoot, mimeTypes: mimeTypes, index: index,
+        var lookup = FileLookup(root: mount?.dir ?? request.site.vhost.root, mimeTypes: mimeTypes, index: index,
                                 autoindex: options.autoindex, encodings: encodings)
         lookup.smallFileLimit = Self.smallFileLimit
         threadPool.runIfActive(eventLoop: response.eventLoop) { [lookup] in
@@ -93,6 +93,9 @@ struct StaticResponder: Responder {
             response.sendError(.forbidden)
         case .notFound:
             response.sendError(.notFound)
+        case .outOfDescriptors:
+            shortage.report("cannot open \(request.target.path): too many open files (raise LimitNOFILE or ulimit -n); answering 503")
+            response.sendError(.serviceUnavailable, headers: ["Retry-After": "1"])
         }
     }
 

@@ -16,6 +16,7 @@ struct UploadResponder: Responder {
         var realDir: String
         /// How stored files will be served (by extension): checked against `accept`.
         var mimeTypes: MIMETypes
+        var shortage: ShortageLog
 
         /// "/uploads/photo.jpg" when the folder lies under the vhost's root and
         /// that path is served by a static route; else nil.

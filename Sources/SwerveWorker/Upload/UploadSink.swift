@@ -272,9 +272,14 @@ final class UploadSink: RequestBodySink {
 
     private func failed(_ error: Error) {
         for file in files { file.discard() }
+        let failure = error as? UploadStore.Failure
+        if failure?.isOutOfDescriptors == true {
+            context.shortage.report("upload failed: \(error); answering 503")
+            response.sendError(.serviceUnavailable, headers: ["Retry-After": "1"])
+            return
+        }
         context.logger.error("upload failed: \(error)")
-        let outOfSpace = (error as? UploadStore.Failure)?.isOutOfSpace ?? false
-        response.sendError(outOfSpace ? .insufficientStorage : .internalServerError)
+        response.sendError(failure?.isOutOfSpace == true ? .insufficientStorage : .internalServerError)
     }
 }
 

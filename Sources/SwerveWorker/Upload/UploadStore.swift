@@ -13,6 +13,8 @@ enum UploadStore {
         var description: String { "\(call): \(String(cString: strerror(code)))" }
         /// ENOSPC and EDQUOT are the client's 507, anything else our 500.
         var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT }
+        /// EMFILE and ENFILE: the worker's (or system's) descriptors ran out, a 503.
+        var isOutOfDescriptors: Bool { code == EMFILE || code == ENFILE }
     }
 
     /// Creates `.swerve-upload-…` in `dir`; returns its name and descriptor.
