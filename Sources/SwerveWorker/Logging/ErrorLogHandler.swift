@@ -21,13 +21,41 @@ public struct ErrorLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "\(HTTPDate.formatISO(Int(time(nil)))) [\(event.level.rawValue)] [\(getpid())] \(event.message)"
+        var text = "\(event.message)"
         let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+            text += " \(key)=\(value)"
         }
+        let line = "\(HTTPDate.formatISO(Int(time(nil)))) [\(event.level.rawValue)] [\(getpid())] \(Self.sanitised(text))"
         file.write(line + "\n")
     }
+
+    /// A message may carry what clients and scripts sent (a part's type, a
+    /// script's stderr): control characters — LF, CR, ESC, NUL, C1 — and
+    /// backslashes become `\xHH`, so no one can forge a line or drive a
+    /// terminal, and a message is cut at `maxMessageBytes`, so no request can
+    /// add kilobytes to the log.
+    static func sanitised(_ text: String) -> String {
+        var out = ""
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x5C {
+                out += "\\x" + String(value, radix: 16, uppercase: true).leftPadded(to: 2)
+                bytes += 4
+            } else {
+                out.unicodeScalars.append(scalar)
+                bytes += UTF8.width(scalar)
+            }
+            if bytes > maxMessageBytes {
+                out += "… (cut at \(maxMessageBytes) bytes)"
+                break
+            }
+        }
+        return out
+    }
+
+    static let maxMessageBytes = 4096
 }
 
 extension LoggingSettings.Level {

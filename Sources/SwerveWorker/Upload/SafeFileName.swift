@@ -89,15 +89,18 @@ public struct PartDisposition: Equatable, Sendable {
         self.filename = filename
     }
 
+    /// Parsed by Unicode scalars, not characters: a quote followed by a
+    /// combining mark (`"` + U+0307) is still a quote — as characters, the
+    /// pair is one grapheme and the name kept its quotes.
     public init?(header: String) {
         var parameters: [String: String] = [:]
         var parts = Self.splitParameters(header)
         guard let type = parts.first?.trimmingCharacters(in: .whitespaces).lowercased(), type == "form-data" else { return nil }
         parts.removeFirst()
         for part in parts {
-            guard let equals = part.firstIndex(of: "=") else { continue }
-            let key = part[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            let raw = part[part.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard let equals = part.unicodeScalars.firstIndex(of: "=") else { continue }
+            let key = String(part.unicodeScalars[..<equals]).trimmingCharacters(in: .whitespaces).lowercased()
+            let raw = String(part.unicodeScalars[part.unicodeScalars.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
             parameters[key] = Self.unquote(raw)
         }
         name = parameters["name"]
@@ -108,36 +111,37 @@ public struct PartDisposition: Equatable, Sendable {
     /// browsers send backslashes raw (a Windows path stays a Windows path).
     private static func splitParameters(_ header: String) -> [String] {
         var parts: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var quoted = false
-        var previous: Character?
-        for character in header {
-            if character == "\"" && !(quoted && previous == "\\") { quoted.toggle() }
-            if character == ";" && !quoted {
-                parts.append(current)
-                current = ""
+        var previous: Unicode.Scalar?
+        for scalar in header.unicodeScalars {
+            if scalar == "\"" && !(quoted && previous == "\\") { quoted.toggle() }
+            if scalar == ";" && !quoted {
+                parts.append(String(current))
+                current = String.UnicodeScalarView()
             } else {
-                current.append(character)
+                current.append(scalar)
             }
-            previous = character
+            previous = scalar
         }
-        parts.append(current)
+        parts.append(String(current))
         return parts
     }
 
     private static func unquote(_ value: String) -> String {
-        guard value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") else { return value }
-        var result = ""
+        let scalars = value.unicodeScalars
+        guard scalars.count >= 2, scalars.first == "\"", scalars.last == "\"" else { return value }
+        var result = String.UnicodeScalarView()
         var pendingBackslash = false
-        for character in value.dropFirst().dropLast() {
+        for scalar in scalars.dropFirst().dropLast() {
             if pendingBackslash {
-                if character != "\"" { result.append("\\") }
+                if scalar != "\"" { result.append("\\") }
                 pendingBackslash = false
             }
-            if character == "\\" { pendingBackslash = true } else { result.append(character) }
+            if scalar == "\\" { pendingBackslash = true } else { result.append(scalar) }
         }
         if pendingBackslash { result.append("\\") }
-        return result
+        return String(result)
     }
 
     /// `UTF-8''na%C3%AFve.txt` → "naïve.txt".
