@@ -31,6 +31,7 @@ SWERVE=.build-bench/release/swerve
 work=$(mktemp -d /tmp/swerve-bench.XXXXXX)
 cleanup() {
     [ -n "${swerve_pid:-}" ] && kill "$swerve_pid" 2>/dev/null || true
+    [ -n "${upload_pid:-}" ] && kill "$upload_pid" 2>/dev/null || true
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$work"
@@ -45,6 +46,7 @@ chmod -R a+rX "$work/root"
 
 swerve_port=$(free_port)
 nginx_port=$(free_port)
+upload_port=$(free_port)
 
 mkdir -p "$work/uploads"
 cat > "$work/swerve.yaml" <<YAML
@@ -58,11 +60,6 @@ vhosts:
     listen: ["127.0.0.1:$swerve_port"]
     root: $work/root
     routes:
-      - path: /upload
-        type: upload
-        dir: $work/uploads
-        max_size: 64MiB
-        metadata: false
       - path: /
         type: static
 YAML
@@ -134,19 +131,65 @@ scenario "1 KiB, keep-alive, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
 scenario "64 MiB, keep-alive, 4c" /64m.bin 4
 
 # Uploads (swerve only: nginx has no route that stores multipart files).
-# 32 MiB bodies, 4 clients; MB/s written (fsynced) and the worker's peak RSS.
+# 32 MiB bodies, 4 clients, three kinds of content — zeros, random bytes (what
+# a JPEG looks like) and carriage returns (the multipart parser's worst case) —
+# against what dd writes (fsynced) to the same disk, in alternating rounds of
+# the same run; medians. Files are fsynced before each answer, so this is
+# disk-bound: unlike the rows above, swerve is not pinned (its thread pool
+# hashes and writes beside the event loop, as in production) and neither is
+# dd. MB/s written and fsynced, and the worker's peak RSS.
 upload_seconds=$(( DURATION < 5 ? DURATION : 5 ))
-peak=0
-( while sleep 0.2; do awk '/VmRSS/ {print $2}' "/proc/$swerve_worker/status" 2>/dev/null; done ) > "$work/rss.txt" &
+cat > "$work/upload.yaml" <<YAML
+server:
+  workers: 1
+logging:
+  access_log: off
+  error_log: $work/upload-error.log
+vhosts:
+  - names: [localhost]
+    listen: ["127.0.0.1:$upload_port"]
+    root: $work/root
+    routes:
+      - path: /upload
+        type: upload
+        dir: $work/uploads
+        max_size: 64MiB
+        metadata: false
+YAML
+"$SWERVE" serve -c "$work/upload.yaml" >/dev/null 2>&1 &
+upload_pid=$!
+for _ in $(seq 100); do grep -q "generation 1 ready" "$work/upload-error.log" 2>/dev/null && break; sleep 0.1; done
+upload_worker=$(pgrep -P "$upload_pid" | head -1)
+upload_idle=$(rss_kib "$upload_worker")
+head -c $((32 * 1024 * 1024)) /dev/zero | tr '\0' z > "$work/zeros.body"
+head -c $((32 * 1024 * 1024)) /dev/urandom > "$work/random.body"
+head -c $((32 * 1024 * 1024)) /dev/zero | tr '\0' '\r' > "$work/cr.body"
+: > "$work/dd.txt"; : > "$work/zeros.txt"; : > "$work/random.txt"; : > "$work/cr.txt"; : > "$work/rss.txt"
+( while sleep 0.2; do awk '/VmRSS/ {print $2}' "/proc/$upload_worker/status" 2>/dev/null; done ) > "$work/rss.txt" &
 sampler=$!
-SIZE_MIB=32 "${client_cpu[@]}" wrk -t1 -c4 -d"${upload_seconds}s" -s bench/upload.lua \
-    "http://127.0.0.1:$swerve_port/upload" >/dev/null
+for _ in $(seq "$ROUNDS"); do
+    dd if=/dev/zero of="$work/uploads/dd.bin" bs=1M count=512 conv=fsync 2>&1 | \
+        awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^[MG]B\/s$/) { v = $(i-1); if ($i == "GB/s") v *= 1000; print v } }' >> "$work/dd.txt"
+    rm -f "$work/uploads/dd.bin"
+    for kind in zeros random cr; do
+        BODY_FILE="$work/$kind.body" wrk -t1 -c4 -d"${upload_seconds}s" -s bench/upload.lua \
+            "http://127.0.0.1:$upload_port/upload" >/dev/null
+        stored=$(find "$work/uploads" -type f | wc -l)
+        rm -rf "$work/uploads"/*
+        awk -v n="$stored" -v s="$upload_seconds" 'BEGIN { printf "%.0f\n", n * 32 * 1.048576 / s }' >> "$work/$kind.txt"
+    done
+done
 kill "$sampler" 2>/dev/null || true
+kill "$upload_pid" 2>/dev/null || true
 peak=$(sort -n "$work/rss.txt" | tail -1)
-stored=$(find "$work/uploads" -type f | wc -l)
-rm -rf "$work/uploads"/*
-printf "%-28s %10s files in %ss = %s MB/s written; worker RSS %s -> peak %s MiB\n" "upload 32 MiB, 4c" "$stored" \
-    "$upload_seconds" "$(awk -v n="$stored" -v s="$upload_seconds" 'BEGIN { printf "%.0f", n * 32 * 1.048576 / s }')" \
-    "$((swerve_rss / 1024))" "$(( ${peak:-0} / 1024 ))"
+dd_mbs=$(median < "$work/dd.txt")
+printf "%-28s %10s MB/s (dd bs=1M count=512 conv=fsync, same disk; median of %s)\n" "disk write" "$dd_mbs" "$ROUNDS"
+for kind in zeros random cr; do
+    mbs=$(median < "$work/$kind.txt")
+    printf "%-28s %10s MB/s written and fsynced, %s of dd\n" "upload 32 MiB $kind, 4c" "$mbs" \
+        "$(awk -v a="$mbs" -v b="$dd_mbs" 'BEGIN { printf "%.2fx", a / b }')"
+done
+printf "%-28s %s -> peak %s MiB (growth %s MiB)\n" "upload worker RSS" "$((upload_idle / 1024))" "$(( ${peak:-0} / 1024 ))" \
+    "$(( (${peak:-0} - upload_idle) / 1024 ))"
 echo
 echo "idle RSS: swerve worker $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB); swerve master $((master_rss / 1024)) MiB"

@@ -1,5 +1,8 @@
--- wrk script: POST one multipart/form-data body of SIZE_MIB MiB per request.
-local size = tonumber(os.getenv("SIZE_MIB") or "32") * 1024 * 1024
+-- wrk script: POST one multipart/form-data body per request, its file part
+-- the contents of BODY_FILE (random bytes, carriage returns, or zeros).
+local file = assert(io.open(os.getenv("BODY_FILE"), "rb"))
+local payload = file:read("*a")
+file:close()
 local boundary = "swerveBench9f3a"
 local head = "--" .. boundary .. "\r\n" ..
     "Content-Disposition: form-data; name=\"file\"; filename=\"bench.bin\"\r\n" ..
@@ -7,4 +10,4 @@ local head = "--" .. boundary .. "\r\n" ..
 local tail = "\r\n--" .. boundary .. "--\r\n"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
-wrk.body = head .. string.rep("z", size) .. tail
+wrk.body = head .. payload .. tail

@@ -24,3 +24,7 @@ int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest) 
 const void *swerve_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
     return memmem(haystack, haystack_length, needle, needle_length);
 }
+
+int swerve_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}

@@ -396,6 +396,37 @@ import Testing
         try? FileManager.default.removeItem(at: server.root.appendingPathComponent("uploads/big.bin"))
     }
 
+    @Test func finishedAndAbortedUploadsLeaveNothingInMemory() throws {
+        // Each upload's sink held its writer, which held the connection: every
+        // upload request kept its connection (and its last 64 KiB read) alive.
+        let server = try start("        metadata: false")
+        let worker = try #require(server.workers.first)
+        func rss() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(worker)/status", encoding: .utf8)) ?? ""
+            return Int(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        let body = Self.multipart([("file", "m.bin", "application/octet-stream", Self.bytes(200_000))])
+        func round() throws {
+            for index in 0..<100 {
+                let connection = try server.connect()
+                try connection.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=swerveTestBoundary7MA4YWxk\r\nContent-Length: \(body.count)\r\n\r\n")
+                if index % 2 == 0 {
+                    try connection.send(body)
+                    #expect(try connection.readResponse().status == 201)
+                } else {
+                    try connection.send(Array(body.prefix(body.count / 2)))  // given up halfway
+                }
+                connection.closeNow()
+            }
+            try waitUntil("temporary files are removed", timeout: 15) { !self.stored(server).contains { $0.hasPrefix(".swerve") } }
+        }
+        try round()  // the allocator's working set
+        let before = rss()
+        for _ in 0..<3 { try round() }
+        let growthKiB = rss() - before
+        #expect(growthKiB < 4096, "300 more uploads grew the worker by \(growthKiB) KiB")
+    }
+
     @Test func partsAreCountedAgainstMaxParts() throws {
         let server = try start()
         // 1,001 empty fields with distinct names: over the default of 1,000.

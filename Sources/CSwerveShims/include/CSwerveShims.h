@@ -44,4 +44,8 @@ int swerve_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest);
 /// memmem (a GNU extension): the first `needle` in `haystack`, or NULL.
 const void *swerve_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): starts writing a range to disk
+/// without waiting for it, so a later fsync has less left to do.
+int swerve_start_writeback(int fd, long long offset, long long length);
+
 #endif

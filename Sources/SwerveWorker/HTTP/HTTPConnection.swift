@@ -84,6 +84,10 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var pipelinedRead: ByteBuffer?
     /// Reading is paused by a responder (backpressure): the body timeout waits.
     private var readingPaused = false
+    /// The newest exchange, until it is over: its sink holds the writer, which
+    /// holds this connection, so the link is cut when the exchange ends
+    /// (else every upload or script request kept its connection alive).
+    private var latest: Exchange?
 
     init(worker: WorkerContext, listener: ListenAddress) {
         self.worker = worker
@@ -115,6 +119,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         cancelTimer()
         armedTask?.cancel()
         abandonExchange()
+        if let latest { retire(latest) }
         phase = .closing
         worker.untrack(self)
         context.fireChannelInactive()
@@ -183,6 +188,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                 exchange.rawRequestLine = RawRequestLine.extract(from: currentRead ?? pipelinedRead)
                 pipelinedRead = nil
                 phase = .exchange(exchange)
+                latest = exchange
                 // Queued behind whatever is still on its way (a large download is
                 // finished first), then a graceful close: not a close under it.
                 ResponseWriter(connection: self, exchange: exchange).sendError(status)
@@ -211,6 +217,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         requestCount += 1
         let exchange = Exchange(head: head, context: context, errorPages: ErrorPages())
         phase = .exchange(exchange)
+        latest = exchange
         let writer = ResponseWriter(connection: self, exchange: exchange)
         if worker.isDraining { exchange.keepAlive = false }
 
@@ -290,11 +297,19 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
     private func finish(_ exchange: Exchange) {
         guard case .exchange(let current) = phase, current === exchange else { return }
         phase = .waiting(bytesSeen: false)
+        retire(exchange)
         if let context, responseInFlight != nil {
             awaitSend(context)  // the response is still on its way: `responseHandedOver` follows
         } else {
             becomeIdle()
         }
+    }
+
+    /// The exchange is over: its sink lets go of the writer (and so of this
+    /// connection); a responder still busy (a script finishing) keeps itself.
+    private func retire(_ exchange: Exchange) {
+        exchange.sink = DiscardingBodySink.shared
+        if latest === exchange { latest = nil }
     }
 
     // MARK: writing (called by ResponseWriter)
@@ -555,6 +570,7 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                                     context: context, errorPages: ErrorPages())
             exchange.keepAlive = false
             phase = .exchange(exchange)
+            latest = exchange
             ResponseWriter(connection: self, exchange: exchange).sendError(.requestTimeout)
         case (.body, .exchange) where readingPaused:
             break  // the responder holds the body back: not the client's delay

@@ -1,3 +1,4 @@
+import CSwerveShims
 import Crypto
 import Glibc
 import NIOCore
@@ -14,8 +15,10 @@ import NIOPosix
 /// one of zeros does.
 final class UploadFile {
     /// A batch is written once it holds this much (or this many slices).
-    static let batchBytes = 1 << 20
+    static let batchBytes = 512 << 10
     static let batchSlices = 256
+    /// Within a batch, what is hashed and then written at once (fits in L2).
+    static let cacheFriendlyWrite = 192 << 10
 
     let originalName: String?
     let safeName: String
@@ -96,10 +99,25 @@ final class UploadFile {
             let (fd, state) = (self.fd ?? -1, HashState(hasher: self.hasher))
             return self.pool.runIfActive(eventLoop: self.eventLoop) { () throws -> HashState in
                 var state = state
-                for buffer in buffers {
+                // Hashed and written a few slices at a time, so the write copies
+                // bytes the hash has just brought into the cache.
+                var position = offset
+                var group: [ByteBuffer] = []
+                var groupBytes = 0
+                for (index, buffer) in buffers.enumerated() {
                     buffer.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
+                    group.append(buffer)
+                    groupBytes += buffer.readableBytes
+                    if groupBytes >= Self.cacheFriendlyWrite || index == buffers.count - 1 {
+                        try UploadStore.write(fd, group, at: position)
+                        // The disk starts on these bytes now, while the rest arrives:
+                        // the fsync before the answer then has little left to wait for.
+                        _ = swerve_start_writeback(fd, Int64(position), Int64(groupBytes))
+                        position += groupBytes
+                        group.removeAll(keepingCapacity: true)
+                        groupBytes = 0
+                    }
                 }
-                try UploadStore.write(fd, buffers, at: offset)
                 return state
             }.assumeIsolated().map { [self] state in
                 self.hasher = state.hasher

@@ -16,8 +16,8 @@ final class UploadSink: RequestBodySink {
     static let maxFieldBytes = 64 * 1024
     /// Backpressure: stop reading the socket while this much waits for the
     /// disk, in bytes or in slices (each slice holds a read buffer alive).
-    static let pauseAboveBytes = 8 << 20
-    static let resumeBelowBytes = 2 << 20
+    static let pauseAboveBytes = 2 << 20
+    static let resumeBelowBytes = 1 << 20
     static let pauseAboveSlices = 4096
     static let resumeBelowSlices = 1024
 
