@@ -4,12 +4,15 @@
 SWIFT   ?= swift
 CONFIG  ?= config/config.yaml
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# One optimised build serves run and test (testable, so unit tests can reach
-# internals). Why not debug: workers share the listening sockets the master
-# bound, and SwiftNIO's debug-only assertion that a readable socket always
-# yields a connection kills them (docs/architecture.md); and the upload tests
-# stream 1 GiB, which unoptimised multipart parsing takes minutes to do.
-SWIFTFLAGS ?= -c release -Xswiftc -enable-testing
+# One optimised build serves run, install, the benchmarks and the tests: the
+# binary users run is the binary we measure and test. The swerve binary links
+# the Swift runtime and Foundation statically (Package.swift), so it runs
+# where no toolchain is installed. Not -enable-testing (it cost about a third
+# of the request rate): tests reach internals through `package` access. Not
+# debug: workers share the listening sockets the master bound, and SwiftNIO's
+# debug-only assertion that a readable socket always yields a connection kills
+# them (docs/architecture.md).
+SWIFTFLAGS ?= -c release
 BIN     := .build/release/swerve
 
 .PHONY: all deps build run check test clean install uninstall

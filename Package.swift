@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// What static Foundation needs at link time. SwiftPM's --static-swift-stdlib
+/// would add these, but it also compiles every module against the static
+/// resource folder, where Swift Testing does not exist; so the binary alone
+/// links statically and names Foundation's own dependencies here.
+let staticFoundation = ["-Xlinker", "--start-group"]
+    + ["Foundation", "FoundationEssentials", "FoundationInternationalization", "CoreFoundation", "_FoundationICU",
+       "_FoundationCShims", "_FoundationCollections", "swiftSynchronization", "swift_RegexParser",
+       "swift_StringProcessing", "swiftDispatch", "dispatch", "BlocksRuntime"].map { "-l" + $0 }
+    + ["-Xlinker", "--end-group"]
+
 // Dependencies point one way: CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster ← swerve.
 // See docs/architecture.md.
 let package = Package(
@@ -57,7 +67,11 @@ let package = Package(
                 "SwerveWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The Swift runtime and Foundation linked in: the installed binary runs on a
+            // machine without the toolchain, and maps only the pages it uses. Only the
+            // binary is linked so (tests link Swift Testing, which has no static form).
+            linkerSettings: [.unsafeFlags(["-static-stdlib"] + staticFoundation)]
         ),
         .testTarget(
             name: "SwerveConfigTests",
@@ -75,9 +89,11 @@ let package = Package(
             name: "SwerveMasterTests",
             dependencies: ["SwerveMaster"]
         ),
+        // Runs the built `swerve` binary (it does not link it: the binary links
+        // the runtime statically, the tests cannot). `swift build --build-tests`
+        // builds both.
         .testTarget(
-            name: "IntegrationTests",
-            dependencies: ["swerve"]
+            name: "IntegrationTests"
         ),
     ],
     swiftLanguageModes: [.v6]

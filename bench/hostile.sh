@@ -17,8 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 make -s deps >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path .build-bench >/dev/null 2>&1
-SWERVE=$PWD/.build-bench/release/swerve
+make -s build >/dev/null
+SWERVE=$PWD/.build/release/swerve
 
 work=$(mktemp -d /tmp/swerve-hostile.XXXXXX)
 cleanup() {

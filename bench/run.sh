@@ -24,9 +24,9 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 make -s deps >/dev/null
-# Static Swift runtime: only the pages used are mapped, ~3 MiB less RSS per worker.
-swift build -c release --static-swift-stdlib --scratch-path .build-bench >/dev/null 2>&1
-SWERVE=.build-bench/release/swerve
+# The binary make run and make install use (release, runtime linked statically).
+make -s build >/dev/null
+SWERVE=.build/release/swerve
 
 work=$(mktemp -d /tmp/swerve-bench.XXXXXX)
 cleanup() {

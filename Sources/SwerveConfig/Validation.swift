@@ -2,11 +2,16 @@ import Glibc
 
 /// Rules that span several values or look at the file system: run after
 /// decoding, on everything that decoded, adding to the same diagnostics.
-struct ConfigValidator {
+package struct ConfigValidator {
     let config: Config
     var diagnostics: Diagnostics
 
-    mutating func validate() -> Diagnostics {
+    package init(config: Config, diagnostics: Diagnostics) {
+        self.config = config
+        self.diagnostics = diagnostics
+    }
+
+    package mutating func validate() -> Diagnostics {
         checkProcessSettings()
         for vhost in config.vhosts {
             checkFolders(of: vhost)

@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-@testable import SwerveConfig
+import SwerveConfig
 
 /// The current user's and group's names: they exist on any machine the tests run on.
 private func currentUserAndGroup() throws -> (user: String, group: String) {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SwerveConfig
+import SwerveConfig
 
 /// Every kind of config error, each at its exact line and column (1-based),
 /// checked through the printed `FILE:LINE:COL: error: MESSAGE` form.

@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveConfig
+import SwerveConfig
 
 /// Deterministic 64-bit PRNG (Steele, Lea & Flood's SplitMix64): same seed,
 /// same mutations on every run and machine.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SwerveConfig
+import SwerveConfig
 
 /// A fresh folder under /tmp (mkdtemp), removed with everything in it when
 /// the value goes away. Each test makes its own, so tests can run in parallel.

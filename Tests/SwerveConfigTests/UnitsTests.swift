@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveConfig
+import SwerveConfig
 
 @Suite("ByteSize")
 struct ByteSizeTests {

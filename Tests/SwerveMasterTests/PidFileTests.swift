@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SwerveMaster
+import SwerveMaster
 
 @Suite struct PidFileTests {
     private let path = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-pid-\(UUID().uuidString)").path

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import SwerveConfig
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 /// A log file path in a fresh temporary folder.
 private struct LogScratch {

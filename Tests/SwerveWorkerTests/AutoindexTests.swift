@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 /// A fresh folder under the system temporary directory, removed by `remove()`.
 private struct ScratchFolder {

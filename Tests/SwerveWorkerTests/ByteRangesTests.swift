@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct ByteRangesTests {
     private func range(_ header: String?, size: Int = 1000) -> ByteRangeRequest {

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SwerveConfig
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct CGIHeaderParserTests {
     private func parse(_ text: String, limit: Int = 64 * 1024) -> CGIHeaderParser.Outcome {

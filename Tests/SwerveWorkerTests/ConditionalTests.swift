@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct ConditionalTests {
     static let modified = 0x5f1e_2d3c  // Mon, 27 Jul 2020 01:26:20 GMT

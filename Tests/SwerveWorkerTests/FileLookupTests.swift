@@ -3,7 +3,7 @@ import Glibc
 import NIOCore
 import SwerveConfig
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 /// base/root (the served root) and base/outside (never to be served), under a
 /// fresh temporary folder; every path is real (symlinks resolved).

@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct HTTPDateTests {
     /// RFC 9110 §5.6.7's example instant: Sun, 06 Nov 1994 08:49:37 GMT.

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import SwerveConfig
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 /// Pure pieces of the hostile-pass fixes (issue 13): log escaping, the raw
 /// request line of a refused request, quotes under combining marks, error

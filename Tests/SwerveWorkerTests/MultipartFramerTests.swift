@@ -2,7 +2,7 @@ import Foundation
 import MultipartKit
 import NIOCore
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 /// `MultipartFramer` + multipart-kit, as `UploadSink` drives them: parts come
 /// out whole whatever the split points, hostile header blocks are refused

@@ -1,6 +1,6 @@
 import NIOHTTP1
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct RequestHeadCheckTests {
     private func check(_ headers: [(String, String)], version: HTTPVersion = .http1_1,

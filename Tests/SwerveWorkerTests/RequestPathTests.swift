@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct RequestPathTests {
     @Test(arguments: [

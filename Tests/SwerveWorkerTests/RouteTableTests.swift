@@ -1,5 +1,5 @@
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct RouteTableTests {
     let table = RouteTable<String>([

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 // Pure upload logic (SPEC §4.2): safe stored names, Content-Disposition and
 // Content-Type parsing, `accept` patterns, and the JSON written for uploads.

@@ -1,6 +1,6 @@
 import SwerveConfig
 import Testing
-@testable import SwerveWorker
+import SwerveWorker
 
 @Suite struct VHostTableTests {
     static let a = ListenAddress(host: "127.0.0.1", port: 8080, family: .ipv4)

@@ -4,6 +4,11 @@ import CYAML
 public struct YAMLError: Error, Sendable, Equatable {
     public var message: String
     public var mark: Mark
+
+    package init(message: String, mark: Mark) {
+        self.message = message
+        self.mark = mark
+    }
 }
 
 /// Reads one YAML document into a `Node` tree through libyaml's event API.

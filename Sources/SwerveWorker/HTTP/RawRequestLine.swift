@@ -4,15 +4,15 @@ import NIOCore
 /// HTTP decoder refused the request (its error carries no position). The
 /// access log then shows `"GARBAGE"` or `"GET / HTTP/1.1"`, as nginx's does,
 /// not an invented `"GET -"`.
-enum RawRequestLine {
+package enum RawRequestLine {
     /// At most this much is logged of a line.
-    static let maxLength = 1024
+    package static let maxLength = 1024
 
     /// The request line of the last request in `bytes`: the line that starts
     /// the read or follows its last blank line ("\r\n\r\n"), whichever comes
     /// last and is not empty — for pipelined requests, the one the decoder
     /// stopped at. Nil when there is none.
-    static func extract(from bytes: ByteBuffer?) -> String? {
+    package static func extract(from bytes: ByteBuffer?) -> String? {
         guard let bytes else { return nil }
         let view = bytes.readableBytesView.prefix(16 * 1024)
         var starts = [view.startIndex]

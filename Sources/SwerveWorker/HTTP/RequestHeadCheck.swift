@@ -95,7 +95,7 @@ public enum RequestHeadCheck: Equatable {
     /// reg-name, no empty labels such as "..") or a bracketed IP literal,
     /// with an optional numeric port; empty is allowed (no authority). "a/b",
     /// "a b" and ".." would otherwise become SERVER_NAME and log fields.
-    static func isValidHost(_ value: String) -> Bool {
+    package static func isValidHost(_ value: String) -> Bool {
         var bytes = Substring(value).utf8[...]
         guard !bytes.isEmpty else { return true }
         if bytes.first == UInt8(ascii: "[") {

@@ -55,7 +55,7 @@ public struct RequestPath: Equatable, Sendable {
     }
 
     /// Percent-decodes bytes; nil on a malformed escape, NUL or invalid UTF-8.
-    static func percentDecode(_ text: Substring) -> String? {
+    package static func percentDecode(_ text: Substring) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = text.utf8.makeIterator()
@@ -72,7 +72,7 @@ public struct RequestPath: Equatable, Sendable {
     }
 
     /// Resolves "." and ".." segments and repeated slashes; nil when ".." would leave "/".
-    static func normalise(_ path: String) -> String? {
+    package static func normalise(_ path: String) -> String? {
         var segments: [Substring] = []
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         for part in parts {

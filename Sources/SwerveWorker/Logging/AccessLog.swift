@@ -16,6 +16,21 @@ public struct AccessLogEntry {
     /// The request line as the client sent it, when it could not be parsed
     /// (logged in place of method, URI and version, as nginx does).
     public var requestLine: String? = nil
+
+    public init(remoteAddress: String, method: String, uri: String, version: String, status: Int, bodyBytes: Int,
+                referer: String?, userAgent: String?, vhost: String, milliseconds: Int, requestLine: String? = nil) {
+        self.remoteAddress = remoteAddress
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.status = status
+        self.bodyBytes = bodyBytes
+        self.referer = referer
+        self.userAgent = userAgent
+        self.vhost = vhost
+        self.milliseconds = milliseconds
+        self.requestLine = requestLine
+    }
 }
 
 /// Per-worker access log: lines are formatted into a buffer and written when
@@ -125,7 +140,7 @@ public final class AccessLog: @unchecked Sendable {
     }
 
     /// "0.003": seconds with millisecond resolution, as nginx's $request_time.
-    static func seconds(_ milliseconds: Int) -> String {
+    package static func seconds(_ milliseconds: Int) -> String {
         let fraction = milliseconds % 1000
         let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
         return "\(milliseconds / 1000).\(padded)"

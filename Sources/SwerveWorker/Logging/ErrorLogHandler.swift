@@ -35,7 +35,7 @@ public struct ErrorLogHandler: LogHandler {
     /// backslashes become `\xHH`, so no one can forge a line or drive a
     /// terminal, and a message is cut at `maxMessageBytes`, so no request can
     /// add kilobytes to the log.
-    static func sanitised(_ text: String) -> String {
+    package static func sanitised(_ text: String) -> String {
         var out = ""
         var bytes = 0
         for scalar in text.unicodeScalars {
@@ -55,7 +55,7 @@ public struct ErrorLogHandler: LogHandler {
         return out
     }
 
-    static let maxMessageBytes = 4096
+    package static let maxMessageBytes = 4096
 }
 
 extension LoggingSettings.Level {

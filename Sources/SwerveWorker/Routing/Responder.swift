@@ -60,6 +60,16 @@ public struct Request: Sendable {
     public var internalRedirects = 0
 
     public var method: HTTPMethod { head.method }
+
+    public init(head: HTTPRequestHead, target: RequestPath, site: Site, routePrefix: String,
+                remoteAddress: SocketAddress?, localAddress: SocketAddress?) {
+        self.head = head
+        self.target = target
+        self.site = site
+        self.routePrefix = routePrefix
+        self.remoteAddress = remoteAddress
+        self.localAddress = localAddress
+    }
 }
 
 /// A vhost ready to serve: its config, real root and route table, built once per worker.

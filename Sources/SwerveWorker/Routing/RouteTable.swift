@@ -15,7 +15,7 @@ public struct RouteTable<Value: Sendable>: Sendable {
     }
 
     /// Compared as UTF-8 bytes: no character walking on the hot path.
-    static func prefix(_ prefix: String, matches path: String) -> Bool {
+    package static func prefix(_ prefix: String, matches path: String) -> Bool {
         let p = prefix.utf8, t = path.utf8
         let slash = UInt8(ascii: "/")
         guard t.starts(with: p) else {

@@ -45,7 +45,7 @@ public struct VHostTable: Sendable {
     }
 
     /// Lowercased, port and trailing dot removed; "[::1]:8080" → "[::1]".
-    static func normalise(_ host: String) -> String? {
+    package static func normalise(_ host: String) -> String? {
         // Fast path, no allocation: already a lowercase name without port or trailing dot.
         if !host.isEmpty, host.utf8.last != UInt8(ascii: "."),
            host.utf8.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) {

@@ -92,7 +92,7 @@ public struct CGIEnvironment: Equatable, Sendable {
 
     /// The Host header's (or an absolute-form target's) name without its port, lower-cased; without one, the
     /// vhost's first name, else the address the request came in on.
-    static func serverName(host: String?, request: Request) -> String {
+    package static func serverName(host: String?, request: Request) -> String {
         if let host, !host.isEmpty {
             if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
                 return String(host[...close]).lowercased()

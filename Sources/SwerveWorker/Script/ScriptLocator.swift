@@ -5,7 +5,7 @@ import SwerveConfig
 /// (blocking: run it in the thread pool). As Apache's mod_cgi, the longest
 /// prefix of the path that is an existing file is the script and the rest
 /// is PATH_INFO: `/cgi-bin/app.py/a/b` → `/cgi-bin/app.py` + `/a/b`.
-struct ScriptLocator: Sendable {
+package struct ScriptLocator: Sendable {
     /// The route path without its trailing "/" ("/cgi-bin").
     var prefix: String
     var dir: String
@@ -16,7 +16,15 @@ struct ScriptLocator: Sendable {
     /// Where interpreter commands are looked up (the route's PATH).
     var searchPath: String
 
-    enum Outcome: Equatable, Sendable {
+    package init(prefix: String, dir: String, realDir: String, interpreters: [String: String], searchPath: String) {
+        self.prefix = prefix
+        self.dir = dir
+        self.realDir = realDir
+        self.interpreters = interpreters
+        self.searchPath = searchPath
+    }
+
+    package enum Outcome: Equatable, Sendable {
         /// A file with an interpreter: run `arguments` (interpreter, its
         /// arguments, the script) for `script`.
         case run(script: CGIEnvironment.Script, arguments: [String])
@@ -28,7 +36,7 @@ struct ScriptLocator: Sendable {
     }
 
     /// `path` is the normalised request path (dot segments already refused).
-    func locate(_ path: String) -> Outcome {
+    package func locate(_ path: String) -> Outcome {
         let relative = path.dropFirst(prefix.count)
         var file = dir
         var consumed = prefix

@@ -1,7 +1,7 @@
 /// Which content codings an `Accept-Encoding` header allows (RFC 9110 §12.5.3):
 /// a coding is acceptable when listed (or covered by `*`) with q > 0.
-enum AcceptEncoding {
-    static func accepts(_ header: String?, _ coding: String) -> Bool {
+package enum AcceptEncoding {
+    package static func accepts(_ header: String?, _ coding: String) -> Bool {
         guard let header else { return false }
         var wildcard: Bool?
         for item in header.split(separator: ",") {

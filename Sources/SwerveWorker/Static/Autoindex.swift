@@ -2,17 +2,24 @@ import Glibc
 
 /// An HTML directory listing in nginx's style: folders first, then files,
 /// each sorted by name; dotfiles hidden; names escaped for HTML and URLs.
-enum Autoindex {
-    struct Entry: Sendable, Equatable {
-        var name: String
-        var isDirectory: Bool
-        var size: Int
-        var modified: Int
+package enum Autoindex {
+    package struct Entry: Sendable, Equatable {
+        package var name: String
+        package var isDirectory: Bool
+        package var size: Int
+        package var modified: Int
+
+        package init(name: String, isDirectory: Bool, size: Int, modified: Int) {
+            self.name = name
+            self.isDirectory = isDirectory
+            self.size = size
+            self.modified = modified
+        }
     }
 
     /// Reads a folder (blocking: thread pool only); nil when it cannot be read.
     /// Symlinks leading out of `realRoot` are left out, like everything else there.
-    static func read(_ folder: String, realRoot: String) -> [Entry]? {
+    package static func read(_ folder: String, realRoot: String) -> [Entry]? {
         guard let dir = opendir(folder) else { return nil }
         defer { closedir(dir) }
         var entries: [Entry] = []
@@ -36,7 +43,7 @@ enum Autoindex {
         return entries
     }
 
-    static func html(for entries: [Entry], path: String) -> String {
+    package static func html(for entries: [Entry], path: String) -> String {
         let sorted = entries.sorted { ($0.isDirectory ? 0 : 1, $0.name) < ($1.isDirectory ? 0 : 1, $1.name) }
         let title = "Index of " + escapeHTML(path)
         var html = "<!doctype html>\n<html>\n<head><meta charset=\"utf-8\"><title>\(title)</title></head>\n<body>\n<h1>\(title)</h1><hr><pre>"
@@ -51,7 +58,7 @@ enum Autoindex {
         return html
     }
 
-    static func escapeHTML(_ text: String) -> String {
+    package static func escapeHTML(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for character in text {
@@ -68,7 +75,7 @@ enum Autoindex {
     }
 
     /// Percent-encodes everything but unreserved characters and "/".
-    static func percentEncode(_ text: String) -> String {
+    package static func percentEncode(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {
@@ -85,7 +92,7 @@ enum Autoindex {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    package func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -40,7 +40,7 @@ public struct FileValidators: Equatable, Sendable {
     }
 
     /// Does a comma-separated entity-tag list (or `*`) match `tag`?
-    static func list(_ header: String, matches tag: String, weak: Bool) -> Bool {
+    package static func list(_ header: String, matches tag: String, weak: Bool) -> Bool {
         for item in header.split(separator: ",") {
             var candidate = item.trimmingSpaces
             if candidate == "*" { return true }

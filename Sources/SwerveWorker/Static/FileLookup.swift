@@ -5,9 +5,9 @@ import SwerveConfig
 /// The blocking half of serving a static file — open, fstat, the real-path
 /// check, index files, precompressed siblings, directory listings — done in
 /// one trip to the thread pool so the event loop never waits on the disk.
-struct FileLookup: Sendable {
+package struct FileLookup: Sendable {
     /// What to serve.
-    enum Outcome: Sendable {
+    package enum Outcome: Sendable {
         /// An open file (the caller owns `descriptor`).
         case file(OpenedFile)
         /// A small file, read whole: served from memory and worth caching.
@@ -25,26 +25,26 @@ struct FileLookup: Sendable {
 
     /// What a response says about a file, formatted here in the pool thread
     /// (dates, ETag, type) so that cached answers reuse the strings.
-    struct FileFacts: Sendable {
-        var validators: FileValidators
-        var etag: String
-        var lastModified: String
-        var contentType: String
+    package struct FileFacts: Sendable {
+        package var validators: FileValidators
+        package var etag: String
+        package var lastModified: String
+        package var contentType: String
         /// "br" or "gzip" when a precompressed sibling is sent instead.
-        var contentEncoding: String?
+        package var contentEncoding: String?
 
-        var size: Int { validators.size }
+        package var size: Int { validators.size }
     }
 
-    struct OpenedFile: Sendable {
-        var descriptor: Int32
-        var facts: FileFacts
+    package struct OpenedFile: Sendable {
+        package var descriptor: Int32
+        package var facts: FileFacts
     }
 
     /// A small file's bytes and the facts its response needs.
-    struct FileContent: Sendable {
-        var bytes: ByteBuffer
-        var facts: FileFacts
+    package struct FileContent: Sendable {
+        package var bytes: ByteBuffer
+        package var facts: FileFacts
     }
 
     /// The folder files are served from, as configured: its real path is
@@ -60,10 +60,19 @@ struct FileLookup: Sendable {
     var encodings: [(coding: String, suffix: String)]
 
     /// Files up to this size are read into memory (one write with the head, and cacheable).
-    var smallFileLimit = 0
+    package var smallFileLimit = 0
+
+    package init(root: String, mimeTypes: MIMETypes, index: [String], autoindex: Bool,
+                 encodings: [(coding: String, suffix: String)]) {
+        self.root = root
+        self.mimeTypes = mimeTypes
+        self.index = index
+        self.autoindex = autoindex
+        self.encodings = encodings
+    }
 
     /// `path` is root + the normalised request path; `wantsDirectory` when the request ended in "/".
-    func lookup(_ path: String, wantsDirectory: Bool) -> Outcome {
+    package func lookup(_ path: String, wantsDirectory: Bool) -> Outcome {
         var resolved = self
         guard let real = FileSystem.realPath(root) else { return .notFound }
         resolved.realRoot = real
@@ -168,7 +177,7 @@ struct FileLookup: Sendable {
         return isInside(String(cString: resolved), root: root)
     }
 
-    static func isInside(_ path: String, root: String) -> Bool {
+    package static func isInside(_ path: String, root: String) -> Bool {
         FileSystem.isInside(path, root: root)
     }
 }

@@ -18,8 +18,8 @@ import NIOCore
 /// The header grammar accepted here is a subset of multipart-kit's and ends
 /// at the same byte, so the two always agree where content begins.
 /// Pure and synchronous: unit-tested with every split point.
-struct MultipartFramer {
-    enum Event {
+package struct MultipartFramer {
+    package enum Event {
         /// Bytes for multipart-kit: a delimiter and the header block after it.
         case structure(ByteBuffer)
         /// A part's header block is complete; its content follows.
@@ -32,12 +32,12 @@ struct MultipartFramer {
         case finished
     }
 
-    struct Malformed: Error, Equatable, CustomStringConvertible {
-        var description: String
+    package struct Malformed: Error, Equatable, CustomStringConvertible {
+        package var description: String
     }
 
     /// A part's header block (RFC 7578 parts carry two or three short fields) beyond this is refused.
-    static let maxHeaderBlock = 16 * 1024
+    package static let maxHeaderBlock = 16 * 1024
 
     private enum State {
         /// Before the first delimiter; what comes before it is discarded.
@@ -66,7 +66,7 @@ struct MultipartFramer {
     /// It starts as a CRLF so that a body starting with "--BOUNDARY" needs no special case.
     private var carry = ByteBuffer(string: "\r\n")
 
-    init(boundary: String) {
+    package init(boundary: String) {
         delimiter = Array("\r\n--\(boundary)".utf8)
         firstDelimiter = ByteBuffer(string: "--\(boundary)")
         nextDelimiter = ByteBuffer(bytes: delimiter)
@@ -79,7 +79,7 @@ struct MultipartFramer {
 
     /// Feeds the next bytes of the body; `handle` receives the events in order.
     /// Throws `Malformed` (and ignores all later input) on a body that is not multipart.
-    mutating func feed(_ buffer: ByteBuffer, _ handle: (Event) throws -> Void) throws {
+    package mutating func feed(_ buffer: ByteBuffer, _ handle: (Event) throws -> Void) throws {
         var input = buffer
         if carry.readableBytes > 0 {
             // Rare for real data (the input ended inside something that looked like a

@@ -1,7 +1,7 @@
 /// The little JSON uploads write (sidecars, the 201 answer): strings escaped
 /// per RFC 8259, keys in a fixed order so files diff cleanly.
-enum JSON {
-    indirect enum Value {
+package enum JSON {
+    package indirect enum Value {
         case string(String)
         case int(Int)
         case null
@@ -9,7 +9,7 @@ enum JSON {
         case array([Value])
     }
 
-    static func encode(_ value: Value) -> String {
+    package static func encode(_ value: Value) -> String {
         var out = ""
         write(value, to: &out)
         return out

@@ -5,7 +5,7 @@ import NIOPosix
 import SwerveConfig
 
 /// `type: upload` (SPEC §4.2): POST multipart/form-data streamed to `dir`.
-struct UploadResponder: Responder {
+package struct UploadResponder: Responder {
     /// Per-worker things an upload needs.
     struct Context: Sendable {
         var pool: NIOThreadPool
@@ -31,9 +31,9 @@ struct UploadResponder: Responder {
 
     let route: UploadRoute
     let context: Context
-    var maxBodySize: Int { route.maxSize }
+    package var maxBodySize: Int { route.maxSize }
 
-    func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
+    package func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
         guard request.method == .POST else {
             response.sendError(.methodNotAllowed, headers: ["Allow": "POST"])
             return DiscardingBodySink.shared
@@ -46,7 +46,7 @@ struct UploadResponder: Responder {
     }
 
     /// The boundary of a `multipart/form-data` Content-Type, nil for anything else.
-    static func boundary(_ contentType: String?) -> String? {
+    package static func boundary(_ contentType: String?) -> String? {
         guard let contentType else { return nil }
         let parts = contentType.split(separator: ";")
         guard parts.first?.trimmingSpaces.lowercased() == "multipart/form-data" else { return nil }
@@ -61,7 +61,7 @@ struct UploadResponder: Responder {
     }
 
     /// Does a part's type match one of the route's `accept` patterns (`image/*`, `*/*`, exact)?
-    static func accepts(_ type: String, patterns: [String]) -> Bool {
+    package static func accepts(_ type: String, patterns: [String]) -> Bool {
         guard !patterns.isEmpty else { return true }
         let bare = type.split(separator: ";").first.map { String($0.trimmingSpaces).lowercased() } ?? ""
         return patterns.contains { pattern in

@@ -286,8 +286,8 @@ final class UploadSink: RequestBodySink {
 /// What a sidecar needs of a file, copied so the pool closure holds no event-loop object.
 private struct FileFacts: Sendable {
     var originalName: String?
-    var contentType: String
-    var size: Int
+    package var contentType: String
+    package var size: Int
     var digest: String
 
     init(_ file: UploadFile) {
