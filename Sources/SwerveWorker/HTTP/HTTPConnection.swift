@@ -232,35 +232,31 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         exchange.expectsBody = RequestHeadCheck.hasBody(declaredLength: declared, chunked: chunked)
         exchange.awaitsContinue = exchange.expectsBody && expectsContinue
 
-        let target = RequestPath(target: head.uri)
-        // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host.
-        let host = target?.authority ?? head.headers.first(name: "host")
-        guard let index = worker.vhosts.vhostIndex(host: host, listener: listener) else {
-            writer.sendError(.misdirectedRequest)
+        let route: Route
+        switch worker.router.route(target: head.uri, host: head.headers.first(name: "host"), listener: listener) {
+        case .route(let found):
+            route = found
+        case .refused(let status, let site):
+            if let site {
+                exchange.errorPages = site.errorPages
+                exchange.vhostName = site.vhost.logName
+            }
+            writer.sendError(status)
             return
         }
-        let site = worker.sites[index]
-        exchange.errorPages = site.errorPages
-        exchange.vhostName = site.vhost.logName
-        guard let target else {
-            writer.sendError(.badRequest)
-            return
-        }
-        guard let (prefix, responder) = site.routes.match(target.path) else {
-            writer.sendError(.notFound)
-            return
-        }
-        exchange.bodyLimit = responder.maxBodySize
-        if let declared, declared > responder.maxBodySize {
+        exchange.errorPages = route.site.errorPages
+        exchange.vhostName = route.site.vhost.logName
+        exchange.bodyLimit = route.maxBodySize
+        if let declared, declared > route.maxBodySize {
             // Refused on its head: no 100 Continue, and the unread body ends the connection.
             exchange.keepAlive = false
             writer.sendError(.payloadTooLarge)
             return
         }
-        var request = Request(head: head, target: target, site: site, routePrefix: prefix,
+        var request = Request(head: head, target: route.target, site: route.site, routePrefix: route.prefix,
                               remoteAddress: remoteAddress, localAddress: localAddress)
         request.hasBody = exchange.expectsBody
-        exchange.sink = responder.respond(to: request, response: writer)
+        exchange.sink = route.responder.respond(to: request, response: writer)
         guard exchange.expectsBody, !exchange.requestEnded else { return }
         // A responder still deciding (a script looked up in the pool) sends it
         // itself, once it knows: a 404 must not follow a 100.

@@ -9,7 +9,8 @@ import SwerveConfig
 public final class WorkerContext: @unchecked Sendable {
     public let config: Config
     public let sites: [Site]
-    public let vhosts: VHostTable
+    /// Host and target → route, for every request.
+    let router: Router
     public let dates: DateCache
     public let accessLog: AccessLog?
     public let logger: Logger
@@ -37,7 +38,7 @@ public final class WorkerContext: @unchecked Sendable {
         self.dates = dates
         self.config = config
         self.sites = sites
-        self.vhosts = VHostTable(vhosts: config.vhosts)
+        self.router = Router(sites: sites)
         self.accessLog = accessLog
         self.logger = logger
         self.threadPool = threadPool

@@ -119,16 +119,16 @@ struct ScriptResponder: Responder {
             response.sendError(.internalServerError)
             return nil
         }
-        guard let target = RequestPath(target: location), let (prefix, responder) = request.site.routes.match(target.path) else {
+        guard case .route(let route) = Router.route(location: location, in: request.site) else {
             response.sendError(.notFound)
             return nil
         }
         var head = HTTPRequestHead(version: request.head.version, method: .GET, uri: location, headers: request.head.headers)
         for name in ["content-length", "content-type", "transfer-encoding", "expect"] { head.headers.remove(name: name) }
-        var next = Request(head: head, target: target, site: request.site, routePrefix: prefix,
+        var next = Request(head: head, target: route.target, site: route.site, routePrefix: route.prefix,
                            remoteAddress: request.remoteAddress, localAddress: request.localAddress)
         next.internalRedirects = request.internalRedirects + 1
-        let sink = responder.respond(to: next, response: response)
+        let sink = route.responder.respond(to: next, response: response)
         sink.receiveEnd()
         return sink
     }
