@@ -61,19 +61,10 @@ final class WorkerLifecycle: @unchecked Sendable {
 
     private func drain() {
         guard !worker.isDraining else { return }
-        worker.isDraining = true
         worker.logger.info("worker draining")
         for channel in listeners { channel.close(promise: nil) }
-        worker.drainConnections()
-        finishWhenIdle()
-    }
-
-    private func finishWhenIdle() {
-        if worker.openConnections == 0 {
-            stop()
-        } else {
-            worker.eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in self.finishWhenIdle() }
-        }
+        // Done when the last connection closes (no polling).
+        worker.drain().whenSuccess { [self] in stop() }
     }
 
     private func stop() {

@@ -130,7 +130,7 @@ import Testing
         let response = try connection.readResponse()
         #expect(response.status == 400)
         #expect(response.header("connection") == "close")
-        #expect(connection.sawEOF)
+        #expect(connection.isClosedByServer())
     }
 
     @Test func anUnknownTransferCodingIs501() throws {

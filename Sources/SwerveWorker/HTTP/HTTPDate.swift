@@ -83,8 +83,15 @@ public final class DateCache: @unchecked Sendable {
     private var http = ""
     private var log = ""
     private var iso = ""
+    private var line = ""
 
     public init() {}
+
+    /// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", as a response head carries it.
+    public var dateLine: String {
+        refresh()
+        return line
+    }
 
     public var now: Int { Int(time(nil)) }
 
@@ -108,6 +115,7 @@ public final class DateCache: @unchecked Sendable {
         guard current != second else { return }
         second = current
         http = HTTPDate.format(current)
+        line = "Date: " + http + "\r\n"
         log = HTTPDate.formatLog(current)
         iso = HTTPDate.formatISO(current)
     }

@@ -9,9 +9,9 @@ final class RequestByteObserver: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let connection: HTTPConnection
+    private let connection: HTTP1Connection
 
-    init(connection: HTTPConnection) {
+    init(connection: HTTP1Connection) {
         self.connection = connection
     }
 

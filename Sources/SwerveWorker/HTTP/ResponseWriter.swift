@@ -1,45 +1,80 @@
 import NIOCore
 import NIOHTTP1
 
-/// How a responder answers one request. A thin facade over the connection,
-/// which adds `Date`, `Server` and `Connection`, drops bodies of HEAD
-/// responses, logs the request and decides about keep-alive.
-/// Use it on the connection's event loop only; calls after `end` are ignored.
-public final class ResponseWriter {
-    /// Strong on purpose: a weak load on every call costs more than keeping
-    /// the handler alive until the responder lets go of its writer.
-    private let connection: HTTPConnection?
-    let exchange: HTTPConnection.Exchange
+/// Where a response's bytes go — an HTTP/1.1 connection today, an HTTP/2
+/// stream later — so that responders never see the protocol. The transport
+/// adds `Date`, `Server`, `Connection` and the framing; event loop only.
+package protocol ResponseTransport: AnyObject {
+    var isActive: Bool { get }
+    func writeHead(_ response: ResponseWriter, status: HTTPResponseStatus, headers: HTTPHeaders)
+    func writeBody(_ response: ResponseWriter, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?)
+    func flush()
+    func writeEnd(_ response: ResponseWriter)
+    /// The head went out but the response cannot be completed: the client
+    /// must see it cut short, not a wrong one.
+    func abort(_ response: ResponseWriter)
+    func setReading(_ enabled: Bool)
+    func sendContinue(_ response: ResponseWriter)
+    func cork(_ enabled: Bool)
+}
 
-    init(connection: HTTPConnection, exchange: HTTPConnection.Exchange) {
-        self.connection = connection
-        self.exchange = exchange
+/// How a responder answers one request; it owns the response's state
+/// (status, bytes sent, end) and hands bytes to its transport. Use it on the
+/// connection's event loop only; calls after `end` are ignored.
+public final class ResponseWriter {
+    /// Strong on purpose: the transport lives as long as a responder still
+    /// writes (a script finishing after its client left).
+    private let transport: ResponseTransport
+    public let eventLoop: EventLoop
+    public let allocator: ByteBufferAllocator
+    /// The request is HEAD: heads as for GET, no body bytes.
+    package let isHead: Bool
+    package let started: NIODeadline
+
+    /// The status sent, once the head is out.
+    package private(set) var status: HTTPResponseStatus?
+    package private(set) var ended = false
+    /// Body bytes handed to the transport, and those known to have reached the
+    /// socket (writes with a promise): the access log records what left.
+    package var bodyBytesQueued = 0
+    package var bodyBytesConfirmed = 0
+    /// The responder wants the connection to end after this response.
+    package private(set) var wantsClose = false
+    /// Error pages of the vhost the request reached (built-in pages before routing).
+    package var errorPages = ErrorPages()
+
+    package init(transport: ResponseTransport, eventLoop: EventLoop, allocator: ByteBufferAllocator, isHead: Bool,
+                 started: NIODeadline) {
+        self.transport = transport
+        self.eventLoop = eventLoop
+        self.allocator = allocator
+        self.isHead = isHead
+        self.started = started
     }
 
-    public var eventLoop: EventLoop { exchange.eventLoop }
-    public var allocator: ByteBufferAllocator { exchange.allocator }
     /// True once the head was written (a late error can then only close).
-    public var headSent: Bool { exchange.status != nil }
+    public var headSent: Bool { status != nil }
     /// True once the response ended or the connection went away.
-    public var isFinished: Bool { exchange.responseEnded || !(connection?.isActive ?? false) }
+    public var isFinished: Bool { ended || !transport.isActive }
 
     public func sendHead(_ status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard !isFinished, !headSent else { return }
-        connection?.writeHead(exchange, status: status, headers: headers)
+        self.status = status
+        transport.writeHead(self, status: status, headers: headers)
     }
 
     /// Writes a body part, flushed at `end` (the cheapest way for a body
     /// that is already complete).
     public func sendBody(_ buffer: ByteBuffer) {
-        guard !isFinished, let connection else { return }
-        connection.writeBody(exchange, .byteBuffer(buffer), flush: false, promise: nil)
+        guard !isFinished else { return }
+        transport.writeBody(self, .byteBuffer(buffer), flush: false, promise: nil)
     }
 
     /// Writes a body part as it is produced (a script's output), flushed now
     /// or by the next `flush`; `written` runs on the loop once it left or
     /// failed — the producer's cue to send more (backpressure from a slow client).
     public func streamBody(_ buffer: ByteBuffer, flush: Bool = true, written: @escaping (Bool) -> Void) {
-        guard !isFinished, let connection else {
+        guard !isFinished else {
             written(false)
             return
         }
@@ -47,13 +82,13 @@ public final class ResponseWriter {
         promise.futureResult.assumeIsolated().whenComplete { result in
             if case .success = result { written(true) } else { written(false) }
         }
-        connection.writeBody(exchange, .byteBuffer(buffer), flush: flush, promise: promise)
+        transport.writeBody(self, .byteBuffer(buffer), flush: flush, promise: promise)
     }
 
     /// Sends what was written without a flush.
     public func flush() {
         guard !isFinished else { return }
-        connection?.flush()
+        transport.flush()
     }
 
     /// Sends a file region with sendfile, in pieces of `sendfileChunk` (as
@@ -61,38 +96,34 @@ public final class ResponseWriter {
     /// so a download cut short is logged with what was sent. `handle` is
     /// closed when the last piece is written or fails.
     public func sendFile(_ region: FileRegion, handle: NIOFileHandle) {
-        guard !isFinished, let connection else {
+        guard !isFinished else {
             try? handle.close()
             return
         }
-        connection.cork(true)
+        transport.cork(true)
         var start = region.readerIndex
         while start < region.endIndex {
             let end = min(start + Self.sendfileChunk, region.endIndex)
             let isLast = end == region.endIndex
             let promise = eventLoop.makePromise(of: Void.self)
             if isLast {
-                promise.futureResult.assumeIsolated().whenComplete { [connection] _ in
-                    connection.cork(false)
+                promise.futureResult.assumeIsolated().whenComplete { [transport] _ in
+                    transport.cork(false)
                     try? handle.close()
                 }
             }
-            connection.writeBody(exchange, .fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)),
-                                 flush: isLast, promise: promise)
+            transport.writeBody(self, .fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)),
+                                flush: isLast, promise: promise)
             start = end
         }
     }
 
     static let sendfileChunk = 2 << 20
 
-    /// `100 Continue` for a responder that decided late to read the body.
-    public func continueIfExpected() {
-        connection?.sendContinue(exchange)
-    }
-
     public func end() {
-        guard !exchange.responseEnded else { return }
-        connection?.writeEnd(exchange)
+        guard !ended else { return }
+        ended = true
+        transport.writeEnd(self)
     }
 
     /// A whole response at once: head, optional body (Content-Length set here), end.
@@ -109,27 +140,39 @@ public final class ResponseWriter {
         guard !isFinished else { return }
         if headSent {
             // Too late for a status: the only honest signal left is closing.
-            connection?.abortResponse(exchange)
+            abort()
             return
         }
-        let page = exchange.errorPages.page(for: status)
+        let page = errorPages.page(for: status)
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: page.contentType)
         send(status, headers: headers, body: page.body)
     }
 
+    /// The head went out but the response cannot be completed: close.
+    package func abort() {
+        guard !ended else { return }
+        ended = true
+        transport.abort(self)
+    }
+
     /// Stops reading the request body until `resumeReading` (a responder
     /// whose disk is slower than the client applies backpressure this way).
     public func pauseReading() {
-        connection?.setReading(false)
+        transport.setReading(false)
     }
 
     public func resumeReading() {
-        connection?.setReading(true)
+        transport.setReading(true)
     }
 
     /// The response must end the connection (e.g. the body was not read).
     public func closeAfterResponse() {
-        exchange.keepAlive = false
+        wantsClose = true
+    }
+
+    /// `100 Continue` for a responder that decided late to read the body.
+    public func continueIfExpected() {
+        transport.sendContinue(self)
     }
 }

@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 import SwerveConfig
 
-/// The handlers of one accepted connection, front to back:
-/// byte observer → NIOHTTP1 codec (llhttp; never a parser of ours) with
-/// `max_header_size` as its limit → pipelining assistance → `HTTPConnection`.
+/// The handlers of one accepted connection, front to back: the byte
+/// observer → NIOHTTP1's request decoder (llhttp; never a parser of ours)
+/// with `max_header_size` as its limit → `HTTP1Connection`, which answers,
+/// keeps pipelined requests in order and writes response bytes itself.
 enum ServerPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
         // Counted from accept to close, not from channelActive: a drain must not
@@ -12,22 +13,14 @@ enum ServerPipeline {
         worker.connectionOpened()
         channel.closeFuture.whenComplete { _ in worker.connectionClosed() }
         let pipeline = channel.pipeline.syncOperations
-        let connection = HTTPConnection(worker: worker, listener: listener)
-        try pipeline.addHandler(RequestByteObserver(connection: connection))
+        let connection = HTTP1Connection(worker: worker, listener: listener)
         var limits = NIOHTTPDecoderLimitConfiguration()
-        // Request line and headers together count against max_header_size (→ 431).
+        // llhttp's own limit on header bytes; `RequestHeadCheck` adds the request line.
         limits.maxHeaderListSize = worker.config.server.limits.maxHeaderSize
         limits.maxHeaderFieldSize = worker.config.server.limits.maxHeaderSize
-        // Outbound header validation is off: every header we send is built by
-        // swerve from checked values (request targets passed llhttp, which
-        // refuses CR, LF and spaces; CGI headers are checked by the CGI parser).
-        // It cost a tenth of the CPU per small-file request.
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withErrorHandling: false,
-            withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits)
+        try pipeline.addHandler(RequestByteObserver(connection: connection))
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
+            leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)))
         try pipeline.addHandler(connection)
     }
 }

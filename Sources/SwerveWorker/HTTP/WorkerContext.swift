@@ -19,7 +19,7 @@ public final class WorkerContext: @unchecked Sendable {
     let shortage: ShortageLog
 
     /// Set when the worker drains: responses carry `Connection: close`.
-    public var isDraining = false
+    public private(set) var isDraining = false
     /// Connections open right now, for `max_connections`.
     public private(set) var openConnections = 0
     /// The listening channels, paused while the worker is at `max_connections`
@@ -48,15 +48,23 @@ public final class WorkerContext: @unchecked Sendable {
     public var timeouts: Timeouts { config.server.timeouts }
 
     /// Every open connection, so a drain can tell each how to finish.
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var connections: [ObjectIdentifier: HTTP1Connection] = [:]
 
-    func track(_ connection: HTTPConnection) { connections[ObjectIdentifier(connection)] = connection }
-    func untrack(_ connection: HTTPConnection) { connections[ObjectIdentifier(connection)] = nil }
+    func track(_ connection: HTTP1Connection) { connections[ObjectIdentifier(connection)] = connection }
+    func untrack(_ connection: HTTP1Connection) { connections[ObjectIdentifier(connection)] = nil }
 
-    /// SPEC §3's drain: each connection finishes what it received, then closes.
-    func drainConnections() {
+    /// SPEC §3's drain: each connection finishes what it received, then
+    /// closes. The future succeeds when the last connection has closed.
+    func drain() -> EventLoopFuture<Void> {
+        isDraining = true
+        let drained = eventLoop.makePromise(of: Void.self)
+        self.drained = drained
         for connection in connections.values { connection.drain() }
+        if openConnections == 0 { drained.succeed(()) }
+        return drained.futureResult
     }
+
+    private var drained: EventLoopPromise<Void>?
 
     /// At `max_connections` the worker stops accepting (other workers take the
     /// load from the shared sockets) until a connection closes.
@@ -70,6 +78,10 @@ public final class WorkerContext: @unchecked Sendable {
         openConnections -= 1
         atMaxConnections = openConnections >= config.server.maxConnections
         updateAccepting()
+        if openConnections == 0, let drained {
+            self.drained = nil
+            drained.succeed(())
+        }
     }
 
     /// Out of descriptors, accept fails while the socket stays readable: the

@@ -101,7 +101,8 @@ final class ChildReaper: @unchecked Sendable {
     }
 
     /// A fast stop (SPEC §3): kills every running script's process group and
-    /// reaps what it can (the worker exits next; init inherits the rest).
+    /// reaps what has already exited — without waiting: the event loop never
+    /// blocks, and the worker exits next (init inherits what is left).
     func killAll() {
         eventLoop.preconditionInEventLoop()
         for pid in groups.union(onExit.keys) {
@@ -110,7 +111,7 @@ final class ChildReaper: @unchecked Sendable {
         }
         for pid in onExit.keys {
             var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
+            _ = waitpid(pid, &status, WNOHANG)
         }
         onExit.removeAll()
         polling.removeAll()

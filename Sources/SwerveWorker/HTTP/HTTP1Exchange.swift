@@ -1,0 +1,41 @@
+import NIOCore
+import NIOHTTP1
+
+/// One request on an HTTP/1.1 connection and its response, as the
+/// connection tracks them: the head, the sink reading its body, the writer
+/// answering it, and how the response is framed on the wire.
+final class HTTP1Exchange {
+    let head: HTTPRequestHead
+    let response: ResponseWriter
+    var sink: RequestBodySink = DiscardingBodySink.shared
+    /// The vhost's first name, for the access log.
+    var vhostName = "-"
+    /// The client sent `Expect: 100-continue` and waits for our 100 before the body.
+    var awaitsContinue = false
+    var requestEnded = false
+    /// What the client sent as its request line, when it could not be parsed.
+    var rawRequestLine: String?
+    var framing = ResponseHeadEncoder.Framing.length
+    /// Head and small body parts not written yet: a small response leaves in
+    /// one write (and one segment) with its end.
+    var unwritten: ByteBuffer?
+
+    init(head: HTTPRequestHead, response: ResponseWriter) {
+        self.head = head
+        self.response = response
+    }
+
+    var isHTTP10: Bool { head.version.minor == 0 }
+
+    /// A request the decoder refused, or whose head never completed: logged
+    /// as "GET -" unless the line it came with is known.
+    static func placeholderHead() -> HTTPRequestHead {
+        HTTPRequestHead(version: .http1_1, method: .GET, uri: "-")
+    }
+}
+
+/// A part of a pipelined request held until the response in flight ends.
+enum HeldPart {
+    case part(HTTPServerRequestPart)
+    case error(HTTPResponseStatus, requestLine: String?)
+}
