@@ -42,6 +42,11 @@ package struct ConnectionStateMachine: Sendable {
     package struct Timer: Equatable, Sendable {
         package var kind: TimerKind
         package var deadline: NIODeadline
+
+        package init(kind: TimerKind, deadline: NIODeadline) {
+            self.kind = kind
+            self.deadline = deadline
+        }
     }
 
     /// The request being answered.
@@ -328,7 +333,8 @@ package struct ConnectionStateMachine: Sendable {
         timer = nil
         switch (current.kind, phase) {
         case (.header, .readingHead):
-            phase = .exchange(Exchange(keepAlive: false))
+            // The rest of the head (and whatever follows) is unread: the close lingers.
+            phase = .exchange(Exchange(keepAlive: false, hasBody: true))
             return .respondTimeout
         case (.header, .idle), (.keepAlive, .idle), (.linger, _), (.send, _):
             // Idle keep-alive connections close plainly, as nginx's; a drain lingers.
@@ -416,8 +422,9 @@ package struct ConnectionStateMachine: Sendable {
         if queued > 0 { return enqueue() == .queue ? .queue : .ignore }
         switch phase {
         case .idle, .readingHead:
+            // What follows the bad bytes is unread: the close lingers.
             requests += 1
-            phase = .exchange(Exchange(keepAlive: false, requestEnded: true))
+            phase = .exchange(Exchange(keepAlive: false, hasBody: true))
             timer = nil
             return .respond(status)
         case .exchange(var exchange) where !exchange.requestEnded:
