@@ -56,9 +56,9 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
         remoteAddress = context.channel.remoteAddress
         localAddress = context.channel.localAddress
         worker.track(self)
-        machine.connected(now: .now())
+        machine.connected(now: worker.now())
         // Accepted just before the drain began: its first request is answered with Connection: close.
-        if worker.isDraining { _ = machine.drain(now: .now()) }
+        if worker.isDraining { _ = machine.drain(now: worker.now()) }
         syncTimer()
         context.fireChannelActive()
     }
@@ -83,7 +83,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     /// Called by `RequestByteObserver` before a read goes to the decoder.
     func readArrived(_ buffer: ByteBuffer) {
         currentRead = buffer
-        machine.bytesArrived(now: .now())
+        machine.bytesArrived(now: worker.now())
         syncTimer()
     }
 
@@ -99,7 +99,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     }
 
     private func receive(_ part: HTTPServerRequestPart) {
-        let now = NIODeadline.now()
+        let now = worker.now()
         switch part {
         case .head(let head):
             switch machine.headReceived(keepAlive: head.isKeepAlive, now: now) {
@@ -139,12 +139,11 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
             context.fireUserInboundEventTriggered(event)
             return
         }
-        switch machine.inputClosed(now: .now()) {
+        switch machine.inputClosed(now: worker.now()) {
         case .close:
             context.close(promise: nil)
         case .abortAndClose:
-            exchange?.sink.abort()
-            context.close(promise: nil)
+            context.close(promise: nil)  // channelInactive lets the responder go and logs 499
         case .closeAfterWrite:
             break  // the response's write closes the connection when it has left
         }
@@ -158,13 +157,18 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
             context.close(promise: nil)
             return
         }
-        let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        let status: HTTPResponseStatus
+        switch parserError {
+        case .headerOverflow: status = .requestHeaderFieldsTooLarge
+        case .invalidVersion: status = .httpVersionNotSupported  // "HTTP/2.0" on an HTTP/1 connection (nginx: 505)
+        default: status = .badRequest
+        }
         refuseMalformed(status, requestLine: RawRequestLine.extract(from: currentRead ?? pipelinedRead))
         pipelinedRead = nil
     }
 
     private func refuseMalformed(_ status: HTTPResponseStatus, requestLine: String?) {
-        switch machine.parserError(status, now: .now()) {
+        switch machine.parserError(status, now: worker.now()) {
         case .respond(let status):
             let exchange = makeExchange(HTTP1Exchange.placeholderHead())
             exchange.rawRequestLine = requestLine
@@ -191,7 +195,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     private func makeExchange(_ head: HTTPRequestHead) -> HTTP1Exchange {
         let writer = ResponseWriter(transport: self, eventLoop: worker.eventLoop,
                                     allocator: context?.channel.allocator ?? ByteBufferAllocator(),
-                                    isHead: head.method == .HEAD, started: .now())
+                                    isHead: head.method == .HEAD, started: worker.now())
         let exchange = HTTP1Exchange(head: head, response: writer)
         self.exchange = exchange
         return exchange
@@ -279,7 +283,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
 
     /// SPEC §3's drain, for this connection.
     func drain() {
-        if machine.drain(now: .now()) == .closeLingering { closeLingering() }
+        if machine.drain(now: worker.now()) == .closeLingering { closeLingering() }
         syncTimer()
     }
 
@@ -364,7 +368,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
             last.writeBuffer(&terminator)
         }
         let status = response.status.map { Int($0.code) } ?? 0
-        let now = NIODeadline.now()
+        let now = worker.now()
         let action = machine.responseEnded(now: now)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(last)), promise: written)
@@ -372,7 +376,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
             guard let self else { return }
             if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
             self.log(exchange, status: status, bytes: response.bodyBytesConfirmed)
-            self.machine.responseHandedOver(now: .now())
+            self.machine.responseHandedOver(now: worker.now())
             if case .closeAfterWrite(let linger) = action, let context = self.context {
                 if linger { self.closeLingering() } else { context.close(promise: nil) }
             }
@@ -405,7 +409,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     }
 
     func setReading(_ enabled: Bool) {
-        machine.readingPaused(!enabled, now: .now())
+        machine.readingPaused(!enabled, now: worker.now())
         syncReading()
         syncTimer()
     }
@@ -457,7 +461,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
         armedTask = nil
         armedAt = nil
         guard let timer = machine.timer, let context else { return }
-        let now = NIODeadline.now()
+        let now = worker.now()
         if now < timer.deadline {
             arm(at: timer.deadline)
             return
@@ -514,7 +518,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     private func log(_ exchange: HTTP1Exchange, status: Int, bytes: Int) {
         guard let accessLog = worker.accessLog else { return }
         let head = exchange.head
-        let elapsed = (NIODeadline.now() - exchange.response.started).nanoseconds / 1_000_000
+        let elapsed = (worker.now() - exchange.response.started).nanoseconds / 1_000_000
         let entry = AccessLogEntry(
             remoteAddress: remoteAddress?.ipAddress ?? "-",
             method: head.method.rawValue,

@@ -6,8 +6,8 @@ import SwerveConfig
 /// observer → NIOHTTP1's request decoder (llhttp; never a parser of ours)
 /// with `max_header_size` as its limit → `HTTP1Connection`, which answers,
 /// keeps pipelined requests in order and writes response bytes itself.
-enum ServerPipeline {
-    static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
+package enum ServerPipeline {
+    package static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
         // Counted from accept to close, not from channelActive: a drain must not
         // finish while an accepted connection has yet to become active.
         worker.connectionOpened()

@@ -4,13 +4,13 @@ import Logging
 /// (EMFILE), accept failing — at most once a second, with how often it
 /// happened in between: a flood of requests must not become a flood of
 /// log lines. Event loop only.
-final class ShortageLog: @unchecked Sendable {
+package final class ShortageLog: @unchecked Sendable {
     private let logger: Logger
     private let dates: DateCache
     private var lastSecond = Int.min
     private var suppressed = 0
 
-    init(logger: Logger, dates: DateCache) {
+    package init(logger: Logger, dates: DateCache) {
         self.logger = logger
         self.dates = dates
     }

@@ -32,8 +32,14 @@ public final class WorkerContext: @unchecked Sendable {
     /// How long accepting pauses after accept failed (EMFILE, ENFILE, ENOBUFS).
     static let acceptPause = TimeAmount.milliseconds(100)
 
-    init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
-                threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache, shortage: ShortageLog) {
+    /// The connections' clock: `NIODeadline.now` in production, an embedded
+    /// event loop's virtual time in tests.
+    let now: @Sendable () -> NIODeadline
+
+    package init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
+                 threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache, shortage: ShortageLog,
+                 now: @escaping @Sendable () -> NIODeadline = { .now() }) {
+        self.now = now
         self.shortage = shortage
         self.dates = dates
         self.config = config
@@ -55,7 +61,7 @@ public final class WorkerContext: @unchecked Sendable {
 
     /// SPEC §3's drain: each connection finishes what it received, then
     /// closes. The future succeeds when the last connection has closed.
-    func drain() -> EventLoopFuture<Void> {
+    package func drain() -> EventLoopFuture<Void> {
         isDraining = true
         let drained = eventLoop.makePromise(of: Void.self)
         self.drained = drained
