@@ -306,6 +306,30 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
         exchange.unwritten = buffer
     }
 
+    func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
+        guard let context, let exchange, exchange.response === response else { return }
+        var keepAlive = machine.responseMayKeepAlive && !response.wantsClose
+        if exchange.awaitsContinue && !exchange.requestEnded { keepAlive = false }
+        machine.responseHeadSent(keepAlive: keepAlive)
+        var size = 64 + worker.dates.dateLine.utf8.count + (response.isHead ? 0 : body.readableBytes)
+        for block in headers { size += block.http1.readableBytes }
+        var buffer = context.channel.allocator.buffer(capacity: size)
+        buffer.writeString(exchange.isHTTP10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        ResponseHeadEncoder.writeStatus(status, into: &buffer)
+        for block in headers { buffer.writeImmutableBuffer(block.http1) }
+        buffer.writeStaticString("Server: swerve\r\n")
+        buffer.writeString(worker.dates.dateLine)
+        if !keepAlive {
+            buffer.writeStaticString("Connection: close\r\n\r\n")
+        } else if exchange.isHTTP10 {
+            buffer.writeStaticString("Connection: keep-alive\r\n\r\n")
+        } else {
+            buffer.writeStaticString("\r\n")
+        }
+        if !response.isHead { buffer.writeImmutableBuffer(body) }
+        exchange.unwritten = buffer
+    }
+
     func writeBody(_ response: ResponseWriter, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?) {
         guard let context, let exchange, exchange.response === response, !response.isHead else {
             promise?.succeed(())

@@ -100,12 +100,20 @@ public struct RequestPath: Equatable, Sendable {
 
     /// True when a segment starts with "." — dotfiles are never served.
     /// `/.well-known/` is the exception (RFC 8615: ACME challenges, security.txt).
+    /// One pass over the bytes (no Foundation: this runs for every request).
     public var hasDotSegment: Bool {
-        guard path.utf8.contains(UInt8(ascii: ".")), path.contains("/.") else { return false }
-        let segments = path.split(separator: "/")
-        for (index, segment) in segments.enumerated() where segment.hasPrefix(".") {
-            if index == 0 && segment == ".well-known" { continue }
-            return true
+        let bytes = path.utf8
+        var index = bytes.startIndex
+        var first = true
+        while let slash = bytes[index...].firstIndex(of: UInt8(ascii: "/")) {
+            let start = bytes.index(after: slash)
+            guard start < bytes.endIndex else { return false }
+            if bytes[start] == UInt8(ascii: ".") {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.endIndex
+                if !(first && bytes[start..<end].elementsEqual(".well-known".utf8)) { return true }
+            }
+            first = false
+            index = start
         }
         return false
     }

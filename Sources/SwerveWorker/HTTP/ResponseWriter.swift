@@ -7,6 +7,8 @@ import NIOHTTP1
 package protocol ResponseTransport: AnyObject {
     var isActive: Bool { get }
     func writeHead(_ response: ResponseWriter, status: HTTPResponseStatus, headers: HTTPHeaders)
+    /// A whole response of prepared headers (which carry its Content-Length) and a body.
+    func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer)
     func writeBody(_ response: ResponseWriter, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?)
     func flush()
     func writeEnd(_ response: ResponseWriter)
@@ -61,6 +63,16 @@ public final class ResponseWriter {
         guard !isFinished, !headSent else { return }
         self.status = status
         transport.writeHead(self, status: status, headers: headers)
+    }
+
+    /// A whole response whose headers were prepared beforehand (they carry
+    /// its Content-Length): a cached small file's answer, written as stored bytes.
+    package func sendPrepared(_ status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
+        guard !isFinished, !headSent else { return }
+        self.status = status
+        if !isHead { bodyBytesQueued += body.readableBytes }
+        transport.writePrepared(self, status: status, headers: headers, body: body)
+        end()
     }
 
     /// Writes a body part, flushed at `end` (the cheapest way for a body

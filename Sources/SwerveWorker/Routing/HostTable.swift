@@ -55,10 +55,27 @@ public struct HostTable<Value: Sendable>: Sendable {
 
     /// Lowercased, port and trailing dot removed; "[::1]:8080" → "[::1]".
     package static func normalise(_ host: String) -> String? {
-        // Fast path, no allocation: already a lowercase name without port or trailing dot.
-        if !host.isEmpty, host.utf8.last != UInt8(ascii: "."),
-           host.utf8.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) {
-            return host
+        // Fast path, no allocation: a lowercase name, perhaps with a port
+        // ("localhost:8080", "127.0.0.1:8080"), without a trailing dot.
+        let bytes = host.utf8
+        var end = bytes.endIndex
+        var simple = !bytes.isEmpty
+        for index in bytes.indices {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ":") {
+                end = index
+                simple = simple && bytes[bytes.index(after: index)...].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+                break
+            }
+            let plain = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+            if !plain {
+                simple = false
+                break
+            }
+        }
+        if simple, end > bytes.startIndex, bytes[bytes.index(before: end)] != UInt8(ascii: ".") {
+            return end == bytes.endIndex ? host : String(host[..<end])
         }
         var name = Substring(host.lowercased())
         if name.hasPrefix("[") {

@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import NIOHTTP1
 import SwerveConfig
 
 /// The blocking half of serving a static file — open, fstat, the real-path
@@ -41,10 +42,25 @@ package struct FileLookup: Sendable {
         package var facts: FileFacts
     }
 
-    /// A small file's bytes and the facts its response needs.
+    /// A small file's bytes and the facts its response needs, with the
+    /// headers of a plain 200 encoded once (the cache keeps them a second).
     package struct FileContent: Sendable {
         package var bytes: ByteBuffer
         package var facts: FileFacts
+        package var headers: PreparedHeaders
+
+        package init(bytes: ByteBuffer, facts: FileFacts) {
+            self.bytes = bytes
+            self.facts = facts
+            var headers = HTTPHeaders()
+            headers.add(name: "Last-Modified", value: facts.lastModified)
+            headers.add(name: "ETag", value: facts.etag)
+            headers.add(name: "Content-Type", value: facts.contentType)
+            headers.add(name: "Accept-Ranges", value: "bytes")
+            if let coding = facts.contentEncoding { headers.add(name: "Content-Encoding", value: coding) }
+            headers.add(name: "Content-Length", value: String(bytes.readableBytes))
+            self.headers = PreparedHeaders(headers)
+        }
     }
 
     /// The folder files are served from, as configured: its real path is

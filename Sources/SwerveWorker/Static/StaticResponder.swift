@@ -17,7 +17,26 @@ struct StaticResponder: Responder {
     let shortage: ShortageLog
     /// Serves a folder other than the vhost's root (a script route's `dir`):
     /// the route prefix maps to `dir`. Nil: request paths map to the root.
-    var mount: Mount? = nil
+    let mount: Mount?
+    /// The route's own headers on every 200 (Cache-Control, Vary), encoded once.
+    let routeHeaders: PreparedHeaders
+
+    init(options: StaticRoute, mimeTypes: MIMETypes, index: [String], threadPool: NIOThreadPool, cache: FileCache,
+         dates: DateCache, maxBodySize: Int, shortage: ShortageLog, mount: Mount? = nil) {
+        self.options = options
+        self.mimeTypes = mimeTypes
+        self.index = index
+        self.threadPool = threadPool
+        self.cache = cache
+        self.dates = dates
+        self.maxBodySize = maxBodySize
+        self.shortage = shortage
+        self.mount = mount
+        var headers = HTTPHeaders()
+        if let cacheControl = options.cacheControl { headers.add(name: "Cache-Control", value: cacheControl) }
+        if options.precompressed { headers.add(name: "Vary", value: "Accept-Encoding") }
+        routeHeaders = PreparedHeaders(headers)
+    }
 
     struct Mount: Sendable {
         /// The route path without its trailing "/".
@@ -28,6 +47,19 @@ struct StaticResponder: Responder {
 
     /// Files up to this size are read into memory and cached for a second.
     static let smallFileLimit = 64 * 1024
+
+    /// No Range and no validators to compare: a plain 200 will do.
+    static func isUnconditional(_ headers: HTTPHeaders) -> Bool {
+        for (name, _) in headers {
+            switch name.utf8.count {
+            case 5 where name.isASCIICaseInsensitiveEqual("range"): return false
+            case 13 where name.isASCIICaseInsensitiveEqual("if-none-match"): return false
+            case 17 where name.isASCIICaseInsensitiveEqual("if-modified-since"): return false
+            default: continue
+            }
+        }
+        return true
+    }
 
     func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
         guard request.method == .GET || request.method == .HEAD else {
@@ -49,7 +81,7 @@ struct StaticResponder: Responder {
         let filePath = mount.map { $0.dir + path.dropFirst($0.prefix.count) } ?? request.site.vhost.root + path
         let wantsDirectory = path.hasSuffix("/")
         let key = FileCache.Key(path: filePath, wantsDirectory: wantsDirectory,
-                                encodings: encodings.map(\.0).joined(separator: ","))
+                                encodings: encodings.isEmpty ? "" : encodings.map(\.0).joined(separator: ","))
         if let cached = cache.get(key, now: dates.now) {
             answer(cached, request: request, response: response)
             return DiscardingBodySink.shared
@@ -80,6 +112,9 @@ struct StaticResponder: Responder {
                 return
             }
             sendFile(FileBody(facts: file.facts, source: .descriptor(handle)), request: request, response: response)
+        case .content(let content) where Self.isUnconditional(request.head.headers):
+            // The common case: a plain GET of a small cached file, written as stored bytes.
+            response.sendPrepared(.ok, headers: [content.headers, routeHeaders], body: content.bytes)
         case .content(let content):
             sendFile(FileBody(facts: content.facts, source: .memory(content.bytes)), request: request, response: response)
         case .directoryWithoutSlash:
