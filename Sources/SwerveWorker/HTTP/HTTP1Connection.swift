@@ -394,19 +394,24 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
         let status = response.status.map { Int($0.code) } ?? 0
         let now = worker.now()
         let action = machine.responseEnded(now: now)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(last)), promise: written)
-        written.futureResult.assumeIsolated().whenComplete { [weak self] result in
-            guard let self else { return }
-            if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
-            self.log(exchange, status: status, bytes: response.bodyBytesConfirmed)
-            self.machine.responseHandedOver(now: worker.now())
-            if case .closeAfterWrite(let linger) = action, let context = self.context {
-                if linger { self.closeLingering() } else { context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(last)), promise: nil)
+        // A small response usually leaves within the flush: settled at once,
+        // without a promise. Else an empty write behind it says when it has left.
+        let buffered = context.channel.isActive ? bufferedBytes(context) : 0
+        if buffered == 0 {
+            endWritten(exchange, status: status, action: action, succeeded: context.channel.isActive)
+        } else {
+            bufferedAtSendTick = buffered
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(Self.nothing)), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { [weak self] result in
+                if case .success = result {
+                    self?.endWritten(exchange, status: status, action: action, succeeded: true)
+                } else {
+                    self?.endWritten(exchange, status: status, action: action, succeeded: false)
+                }
             }
-            self.syncTimer()
         }
-        if machine.responseInFlight { bufferedAtSendTick = bufferedBytes(context) }
         switch action {
         case .finish:
             // After the write: a held pipelined request's answer must follow this one.
@@ -417,6 +422,23 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
             break
         }
         syncReading()
+        syncTimer()
+    }
+
+    static let nothing = ByteBuffer()
+
+    /// The response's last bytes reached the socket (or the connection failed
+    /// under them): log it with what left, then keep the connection or close it.
+    private func endWritten(_ exchange: HTTP1Exchange, status: Int, action: ConnectionStateMachine.ResponseEndAction,
+                            succeeded: Bool) {
+        let response = exchange.response
+        if succeeded { response.bodyBytesConfirmed = response.bodyBytesQueued }
+        log(exchange, status: status, bytes: response.bodyBytesConfirmed)
+        machine.responseHandedOver(now: worker.now())
+        if case .closeAfterWrite(let linger) = action, let context {
+            retire(exchange)
+            if linger { closeLingering() } else { context.close(promise: nil) }
+        }
         syncTimer()
     }
 
