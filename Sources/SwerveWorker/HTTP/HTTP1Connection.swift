@@ -9,7 +9,7 @@ import SwerveConfig
 /// life — keep-alive, timeouts, pipelining, drain, closing — is the
 /// `ConnectionStateMachine`'s; this handler carries its actions out and is
 /// the `ResponseTransport` its requests' writers talk to.
-final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, ResponseTransport {
+final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, ResponseTransport, TimerWheel.Client {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = IOData
 
@@ -24,8 +24,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     private var remoteAddress: SocketAddress?
     private var localAddress: SocketAddress?
     private var reading = true
-    private var armedTask: Scheduled<Void>?
-    private var armedAt: NIODeadline?
+    /// The timer wheel's slot this connection waits in (its earliest deadline).
+    private var armedSlot: Int64?
     /// Bytes of responses in our buffers at the last send-timer tick.
     private var bufferedAtSendTick = 0
     /// The read being decoded, and one that arrived while a request was under
@@ -50,6 +50,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        worker.connectionClosed()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -64,7 +65,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        armedTask?.cancel()
+        armedSlot = nil
         if let exchange {
             exchange.sink.abort()
             if !exchange.response.ended {
@@ -485,31 +486,21 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Res
         if wanted { channel.read() }
     }
 
-    /// One scheduled task at a time, armed lazily: moving the deadline later
+    /// Armed lazily on the worker's timer wheel: moving the deadline later
     /// (every request on a busy keep-alive connection does) costs nothing;
-    /// the task re-arms itself for the new deadline when it fires early.
+    /// when the earlier slot comes, the connection arms again for the new one.
     private func syncTimer() {
-        guard let deadline = machine.timer?.deadline else { return }
-        if let armedAt, armedAt <= deadline { return }
-        armedTask?.cancel()
-        arm(at: deadline)
+        guard let deadline = machine.timer?.deadline, context != nil else { return }
+        if let armedSlot, armedSlot <= TimerWheel.slot(of: deadline) { return }
+        armedSlot = worker.timers.arm(self, at: deadline)
     }
 
-    private func arm(at deadline: NIODeadline) {
-        guard let context else { return }
-        armedAt = deadline
-        armedTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.timerTick()
-        }
-    }
-
-    private func timerTick() {
-        armedTask = nil
-        armedAt = nil
+    func timerSlotCame(_ slot: Int64, now: NIODeadline) {
+        guard slot == armedSlot else { return }  // armed since for an earlier slot
+        armedSlot = nil
         guard let timer = machine.timer, let context else { return }
-        let now = worker.now()
         if now < timer.deadline {
-            arm(at: timer.deadline)
+            syncTimer()
             return
         }
         if timer.kind == .send {

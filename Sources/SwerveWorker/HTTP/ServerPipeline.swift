@@ -8,10 +8,6 @@ import SwerveConfig
 /// keeps pipelined requests in order and writes response bytes itself.
 package enum ServerPipeline {
     package static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
-        // Counted from accept to close, not from channelActive: a drain must not
-        // finish while an accepted connection has yet to become active.
-        worker.connectionOpened()
-        channel.closeFuture.whenComplete { _ in worker.connectionClosed() }
         let pipeline = channel.pipeline.syncOperations
         let connection = HTTP1Connection(worker: worker, listener: listener)
         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -22,5 +18,9 @@ package enum ServerPipeline {
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
             leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)))
         try pipeline.addHandler(connection)
+        // Counted from accept until the connection's handler leaves the closed
+        // pipeline, not from channelActive: a drain must not finish while an
+        // accepted connection has yet to become active.
+        worker.connectionOpened()
     }
 }

@@ -35,11 +35,14 @@ public final class WorkerContext: @unchecked Sendable {
     /// The connections' clock: `NIODeadline.now` in production, an embedded
     /// event loop's virtual time in tests.
     let now: @Sendable () -> NIODeadline
+    /// The connections' timeouts, on one ticking clock.
+    let timers: TimerWheel
 
     package init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
                  threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache, shortage: ShortageLog,
                  now: @escaping @Sendable () -> NIODeadline = { .now() }) {
         self.now = now
+        self.timers = TimerWheel(eventLoop: eventLoop, now: now)
         self.shortage = shortage
         self.dates = dates
         self.config = config
