@@ -96,6 +96,9 @@ import Testing
             """.utf8),
         "cgi-bin/.secret.py": Data(envScript.utf8),
         "templates/page.py": Data(templateScript.utf8),
+        // Exit at once without a word while a child holds stdout open: the exit comes before the EOF.
+        "templates/quiet.py": Data("import subprocess\nsubprocess.Popen(['sleep', '0.5'])\n".utf8),
+        "templates/failing.py": Data("import subprocess, sys\nsubprocess.Popen(['sleep', '0.5'])\nsys.exit(3)\n".utf8),
         "hello.txt": Data("hello from a static file\n".utf8),
     ]
 
@@ -324,6 +327,14 @@ import Testing
         #expect(response.status == 200)
         #expect(response.header("content-type") == "text/html; charset=utf-8")
         #expect(response.text == "<!doctype html><title>Template</title><p>Hello, swerve!</p>\n")
+    }
+
+    @Test func outputBodyThatWritesNothingIsAnEmptyPageUnlessItFails() throws {
+        let server = try start()
+        let quiet = try request(server, "GET", "/template/quiet.py")
+        #expect(quiet.status == 200, "\(quiet.statusLine)")
+        #expect(quiet.body.isEmpty)
+        #expect(try request(server, "GET", "/template/failing.py").status == 502)
     }
 
     @Test func otherFilesAreStaticAndHiddenOnesAreNot() throws {

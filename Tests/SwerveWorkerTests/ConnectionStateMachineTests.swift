@@ -120,6 +120,20 @@ import Testing
         #expect(machine.shouldRead)
     }
 
+    @Test mutating func aResponderPauseEndsWithItsResponse() {
+        _ = machine.headReceived(keepAlive: true, now: clock.now)
+        machine.requestStarted(expectsBody: true, bodyLimit: .max, reads: true, now: clock.now)
+        machine.readingPaused(true, now: clock.now)
+        machine.responseHeadSent(keepAlive: true)
+        // Answered before the body came in full: the rest is read (and dropped) on the body timer.
+        #expect(machine.responseEnded(now: clock.now) == .drainRequestBody)
+        #expect(machine.shouldRead)
+        #expect(machine.timer == .init(kind: .body, deadline: clock.at(60)))
+        #expect(machine.endReceived(now: clock.now) == .deliverAndFinish(toSink: true))
+        #expect(machine.next(now: clock.now) == .wait)
+        #expect(machine.shouldRead, "the next request is read")
+    }
+
     // MARK: bodies
 
     @Test mutating func aBodyOverTheLimitIsRefusedOnceThenDiscarded() {

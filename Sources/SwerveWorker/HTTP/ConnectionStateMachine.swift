@@ -249,6 +249,8 @@ package struct ConnectionStateMachine: Sendable {
         guard case .exchange(var exchange) = phase else { return .closeAfterWrite(linger: true) }
         exchange.responseEnded = true
         responseInFlight = true
+        // The responder is done: its pause (a disk or a script behind) ends with it.
+        pausedByResponder = false
         if !exchange.keepAlive || draining {
             // Linger only when unread input may exist (as nginx): a body not
             // (fully) read, or pipelined bytes. A GET answered at once has
@@ -262,7 +264,7 @@ package struct ConnectionStateMachine: Sendable {
         guard exchange.requestEnded else {
             exchange.bodyExpected = false  // the rest is read and dropped
             phase = .exchange(exchange)
-            if exchange.hasBody && !pausedByResponder { timer = Timer(kind: .body, deadline: now + timeouts.body) }
+            if exchange.hasBody { timer = Timer(kind: .body, deadline: now + timeouts.body) }
             return .drainRequestBody
         }
         phase = .exchange(exchange)

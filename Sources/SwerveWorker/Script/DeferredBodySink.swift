@@ -6,15 +6,16 @@ import NIOCore
 final class DeferredBodySink: RequestBodySink {
     private var target: RequestBodySink?
     private var held: [ByteBuffer] = []
-    private var heldBytes = 0
     private var ended = false
     private let response: ResponseWriter
-    private var readingPaused = false
+    /// Reading stops while a lot is held; the gate opens at the hand-over.
+    private let gate: BackpressureGate
     /// The connection is gone: whoever decides later must not start anything.
     private(set) var isAborted = false
 
     init(response: ResponseWriter) {
         self.response = response
+        self.gate = BackpressureGate(.pipe, pause: response.pauseReading, resume: response.resumeReading)
     }
 
     var wantsBody: Bool { target?.wantsBody ?? true }
@@ -23,11 +24,7 @@ final class DeferredBodySink: RequestBodySink {
     func receive(_ part: ByteBuffer) {
         guard let target else {
             held.append(part)
-            heldBytes += part.readableBytes
-            if heldBytes > CGIRun.highWater && !readingPaused {
-                readingPaused = true
-                response.pauseReading()
-            }
+            gate.queued(part.readableBytes)
             return
         }
         if target.wantsBody { target.receive(part) }
@@ -41,6 +38,7 @@ final class DeferredBodySink: RequestBodySink {
     func abort() {
         isAborted = true
         held = []
+        gate.open()
         target?.abort()
     }
 
@@ -51,10 +49,7 @@ final class DeferredBodySink: RequestBodySink {
         let parts = held
         held = []
         // Resume first: the new sink may pause reading again while it takes the held parts.
-        if readingPaused {
-            readingPaused = false
-            response.resumeReading()
-        }
+        gate.open()
         if sink.wantsBody {
             // Decided: a client waiting for 100 Continue may send its body now.
             response.continueIfExpected()

@@ -30,9 +30,8 @@ final class UploadFile {
     private(set) var temporary: String?
     private var fd: Int32?
     private(set) var size = 0
-    /// Bytes and slices appended but not yet written: the backpressure measure.
-    private(set) var queuedBytes = 0
-    private(set) var queuedSlices = 0
+    /// Counts what is appended and not yet written (shared by the upload's files).
+    private let gate: BackpressureGate
     private var batch: [ByteBuffer] = []
     private var batchSize = 0
     private var written = 0
@@ -41,18 +40,16 @@ final class UploadFile {
     /// Every write waits for the one before: the file is written in order.
     private var tail: EventLoopFuture<Void>
     private(set) var storedName: String?
-    /// Called on the event loop after each batch is written.
-    private let drained: () -> Void
 
     init(originalName: String?, contentType: String, dir: String, pool: NIOThreadPool, eventLoop: EventLoop,
-         drained: @escaping () -> Void) {
+         gate: BackpressureGate) {
         self.originalName = originalName
         self.safeName = SafeFileName.make(from: originalName)
         self.contentType = contentType
         self.dir = dir
         self.pool = pool
         self.eventLoop = eventLoop
-        self.drained = drained
+        self.gate = gate
         let opened = pool.runIfActive(eventLoop: eventLoop) { [dir] () throws -> TemporaryFile in
             let (name, fd) = try UploadStore.createTemporary(in: dir)
             return TemporaryFile(name: name, fd: fd)
@@ -80,8 +77,7 @@ final class UploadFile {
         let count = buffer.readableBytes
         guard count > 0 else { return }
         size += count
-        queuedBytes += count
-        queuedSlices += 1
+        gate.queued(count)
         batch.append(buffer)
         batchSize += count
         if batchSize >= Self.batchBytes || batch.count >= Self.batchSlices { writeBatch() }
@@ -123,9 +119,7 @@ final class UploadFile {
                 self.hasher = state.hasher
             }.nonisolated()
         }.map { [self] in
-            self.queuedBytes -= bytes
-            self.queuedSlices -= buffers.count
-            self.drained()
+            self.gate.consumed(bytes, slices: buffers.count)
         }.nonisolated()
     }
 

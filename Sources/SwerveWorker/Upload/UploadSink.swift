@@ -14,12 +14,6 @@ import SwerveConfig
 /// every temporary file. Event-loop confined.
 final class UploadSink: RequestBodySink {
     static let maxFieldBytes = 64 * 1024
-    /// Backpressure: stop reading the socket while this much waits for the
-    /// disk, in bytes or in slices (each slice holds a read buffer alive).
-    static let pauseAboveBytes = 2 << 20
-    static let resumeBelowBytes = 1 << 20
-    static let pauseAboveSlices = 4096
-    static let resumeBelowSlices = 1024
 
     private let route: UploadRoute
     private let context: UploadResponder.Context
@@ -35,7 +29,8 @@ final class UploadSink: RequestBodySink {
     private var fields = FormFields()
     private var fieldBytes = 0
     private var finished = false
-    private var paused = false
+    /// The socket is not read while the disk is behind (all files together).
+    private let gate: BackpressureGate
 
     private enum Part {
         case field(name: String, bytes: [UInt8])
@@ -51,6 +46,7 @@ final class UploadSink: RequestBodySink {
         self.response = response
         self.framer = MultipartFramer(boundary: boundary)
         self.parser = MultipartParser(boundary: boundary)
+        self.gate = BackpressureGate(.disk, pause: response.pauseReading, resume: response.resumeReading)
         parser.onHeader = { [unowned self] name, value in self.headers.append((name, value)) }
     }
 
@@ -73,7 +69,6 @@ final class UploadSink: RequestBodySink {
             refuse(.badRequest, "malformed multipart body: \(error)")
             return
         }
-        pauseIfBehind()
     }
 
     func receiveEnd() {
@@ -83,12 +78,14 @@ final class UploadSink: RequestBodySink {
             return
         }
         finished = true
+        gate.open()
         store()
     }
 
     func abort() {
         guard !finished else { return }
         finished = true
+        gate.open()
         for file in files { file.discard() }
     }
 
@@ -149,7 +146,7 @@ final class UploadSink: RequestBodySink {
             }
         }
         let file = UploadFile(originalName: filename, contentType: type, dir: route.dir, pool: context.pool,
-                              eventLoop: response.eventLoop, drained: { [weak self] in self?.resumeIfCaughtUp() })
+                              eventLoop: response.eventLoop, gate: gate)
         files.append(file)
         current = .file(file)
     }
@@ -171,36 +168,12 @@ final class UploadSink: RequestBodySink {
         headers.first { $0.0.lowercased() == name }?.1
     }
 
-    // MARK: backpressure
-
-    private var queued: (bytes: Int, slices: Int) {
-        files.reduce((0, 0)) { ($0.0 + $1.queuedBytes, $0.1 + $1.queuedSlices) }
-    }
-
-    private func pauseIfBehind() {
-        guard !paused, !finished else { return }
-        let (bytes, slices) = queued
-        if bytes > Self.pauseAboveBytes || slices > Self.pauseAboveSlices {
-            paused = true
-            response.pauseReading()
-        }
-    }
-
-    private func resumeIfCaughtUp() {
-        guard paused else { return }
-        let (bytes, slices) = queued
-        if bytes < Self.resumeBelowBytes && slices < Self.resumeBelowSlices {
-            paused = false
-            response.resumeReading()
-        }
-    }
-
     // MARK: the answer
 
     private func refuse(_ status: HTTPResponseStatus, _ reason: String) {
         finished = true
+        gate.open()
         for file in files { file.discard() }
-        if paused { response.resumeReading() }
         context.logger.info("upload refused (\(status.code)): \(reason), client \(request.remoteAddress?.ipAddress ?? "-")")
         // The rest of the body is not read: this connection ends after the answer.
         response.closeAfterResponse()
