@@ -64,6 +64,22 @@ import Testing
         #expect(route("http://a.test/upload", host: "b.test")! == ("a.test", "/upload"))
     }
 
+    @Test func aConnectionsHostMemoAnswersOnlyForTheSameHost() {
+        var memo: Router.HostMemo?
+        func vhost(_ target: String, _ host: String?) -> String? {
+            switch router.route(target: target, host: host, listener: Self.listener, memo: &memo) {
+            case .route(let route): return route.site.vhost.names.first?.description
+            case .refused(_, let site): return site?.vhost.names.first?.description
+            }
+        }
+        #expect(vhost("/", "a.test:8080") == "a.test")
+        #expect(vhost("/", "a.test:8080") == "a.test")
+        #expect(vhost("/", "b.test") == "b.test", "another Host is looked up")
+        #expect(vhost("/", nil) == "b.test")
+        #expect(vhost("http://a.test/", "b.test") == "a.test", "the authority is what is remembered")
+        #expect(vhost("/", "b.test") == "b.test")
+    }
+
     @Test func refusalsNameTheSiteWhenThereIsOne() {
         #expect(refusal("/../x", host: "a.test")! == (.badRequest, "a.test"))
         #expect(refusal("/nothing-here", host: "b.test")! == (.notFound, "b.test"))

@@ -114,7 +114,7 @@ extension HTTP1Connection: ResponseTransport {
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(last)), promise: nil)
         // A small response usually leaves within the flush: settled at once,
         // without a promise. Else an empty write behind it says when it has left.
-        let buffered = context.channel.isActive ? bufferedBytes(context) : 0
+        let buffered = context.channel.isActive ? bufferedBytes() : 0
         if buffered == 0 {
             endWritten(exchange, status: status, action: action, succeeded: context.channel.isActive)
         } else {

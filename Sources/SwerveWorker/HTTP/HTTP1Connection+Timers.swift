@@ -9,7 +9,7 @@ extension HTTP1Connection: TimerWheel.Client {
         let wanted = machine.shouldRead
         guard wanted != reading, let channel = context?.channel else { return }
         reading = wanted
-        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: wanted)
+        try? options?.setOption(ChannelOptions.autoRead, value: wanted)
         if wanted { channel.read() }
     }
 
@@ -31,7 +31,7 @@ extension HTTP1Connection: TimerWheel.Client {
             return
         }
         if timer.kind == .send {
-            let buffered = bufferedBytes(context)
+            let buffered = bufferedBytes()
             if buffered == 0 {
                 machine.responseHandedOver(now: now)  // handed over meanwhile
                 syncTimer()
@@ -62,8 +62,8 @@ extension HTTP1Connection: TimerWheel.Client {
         syncTimer()
     }
 
-    func bufferedBytes(_ context: ChannelHandlerContext) -> Int {
-        (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+    func bufferedBytes() -> Int {
+        (try? options?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
     }
 
     /// Lingering close, as nginx and Apache: shut down our side (once what is

@@ -20,6 +20,10 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     let worker: WorkerContext
     let listener: ListenAddress
     var context: ChannelHandlerContext?
+    /// The channel's options, fetched once (each fetch boxes a new value).
+    var options: NIOSynchronousChannelOptions?
+    /// The vhost of this connection's last Host.
+    var hostMemo: Router.HostMemo?
     var machine: ConnectionStateMachine
     var exchange: HTTP1Exchange?
     /// Parts of pipelined requests held until the response in flight ends.
@@ -50,10 +54,12 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        options = context.channel.syncOptions
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        options = nil
         worker.connectionClosed()
     }
 
@@ -228,7 +234,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         machine.requestStarted(expectsBody: expectsBody, bodyLimit: .max, reads: false, now: now)
 
         let route: Route
-        switch worker.router.route(target: head.uri, host: head.headers.first(name: "host"), listener: listener) {
+        switch worker.router.route(target: head.uri, host: head.headers.first(name: "host"), listener: listener,
+                                  memo: &hostMemo) {
         case .route(let found):
             route = found
         case .refused(let status, let site):

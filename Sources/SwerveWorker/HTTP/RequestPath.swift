@@ -15,8 +15,8 @@ public struct RequestPath: Equatable, Sendable {
     /// bad percent-encoding, NUL, invalid UTF-8, or `..` climbing above "/".
     public init?(target: String) {
         var target = Substring(target)
-        let scheme = target.prefix(8).lowercased()
-        if scheme.hasPrefix("http://") || scheme.hasPrefix("https://"), let colon = target.firstIndex(of: ":") {
+        // Origin form ("/a?b"), nearly every request, skips the scheme check (and its allocation).
+        if target.first != "/", Self.hasHTTPScheme(target), let colon = target.firstIndex(of: ":") {
             let afterScheme = target[target.index(after: colon)...].dropFirst(2)
             guard let slash = afterScheme.firstIndex(of: "/") else { return nil }
             let authority = afterScheme[..<slash]
@@ -40,6 +40,12 @@ public struct RequestPath: Equatable, Sendable {
         }
         guard let decoded = Self.percentDecode(rawPath), let normalised = Self.normalise(decoded) else { return nil }
         path = normalised
+    }
+
+    /// "http://" or "https://", in any case.
+    private static func hasHTTPScheme(_ target: Substring) -> Bool {
+        let scheme = target.prefix(8).lowercased()
+        return scheme.hasPrefix("http://") || scheme.hasPrefix("https://")
     }
 
     /// The common case, taken without allocating: no escapes, no "//", and no

@@ -44,6 +44,26 @@ public struct HostTable<Value: Sendable>: Sendable {
     /// The vhost serving `host` (a Host header value, port and all) on
     /// `listener`; nil only for an address no vhost listens on.
     public func lookup(host: String?, listener: ListenAddress) -> Value? {
+        var memo: Memo?
+        return lookup(host: host, listener: listener, memo: &memo)
+    }
+
+    /// The last Host a connection asked about, and the answer: a keep-alive
+    /// client sends the same Host every time, and a connection has one
+    /// listener, so the answer is reused after one string comparison.
+    package struct Memo: Sendable {
+        fileprivate var host: String?
+        fileprivate var value: Value?
+    }
+
+    package func lookup(host: String?, listener: ListenAddress, memo: inout Memo?) -> Value? {
+        if let memo, memo.host == host { return memo.value }
+        let value = find(host: host, listener: listener)
+        memo = Memo(host: host, value: value)
+        return value
+    }
+
+    private func find(host: String?, listener: ListenAddress) -> Value? {
         guard let table = listeners[listener] else { return nil }
         guard let host, let name = Self.normalise(host) else { return table.fallback }
         if let value = table.exact[name] { return value }

@@ -22,8 +22,16 @@ package struct Router: Sendable {
 
     /// `target` as the client sent it ("/a?b" or "http://h/a"); `host` its Host header.
     package func route(target: String, host: String?, listener: ListenAddress) -> Outcome {
+        var memo: HostMemo?
+        return route(target: target, host: host, listener: listener, memo: &memo)
+    }
+
+    package typealias HostMemo = HostTable<Site>.Memo
+
+    /// The same, remembering the last host's vhost in `memo` (one per connection).
+    package func route(target: String, host: String?, listener: ListenAddress, memo: inout HostMemo?) -> Outcome {
         let path = RequestPath(target: target)
-        guard let site = hosts.lookup(host: path?.authority ?? host, listener: listener) else {
+        guard let site = hosts.lookup(host: path?.authority ?? host, listener: listener, memo: &memo) else {
             return .refused(.misdirectedRequest, site: nil)
         }
         guard let path else { return .refused(.badRequest, site: site) }
