@@ -194,12 +194,20 @@ extension HTTP1Connection: ResponseTransport {
 
     // MARK: access log
 
+    /// The client's address as the log writes it, formatted once per connection.
+    var remoteIP: String {
+        if let remoteIPText { return remoteIPText }
+        let text = remoteAddress?.ipAddress ?? "-"
+        remoteIPText = text
+        return text
+    }
+
     func log(_ exchange: HTTP1Exchange, status: Int, bytes: Int) {
         guard let accessLog = worker.accessLog else { return }
         let head = exchange.head
         let elapsed = (worker.now() - exchange.response.started).nanoseconds / 1_000_000
         let entry = AccessLogEntry(
-            remoteAddress: remoteAddress?.ipAddress ?? "-",
+            remoteAddress: remoteIP,
             method: head.method.rawValue,
             uri: head.uri,
             version: head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1",

@@ -30,6 +30,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     var held: [HeldPart] = []
     /// Read once per connection: the channel's getters take a lock.
     var remoteAddress: SocketAddress?
+    var remoteIPText: String?
     var localAddress: SocketAddress?
     var reading = true
     /// The timer wheel's slot this connection waits in (its earliest deadline).

@@ -92,31 +92,31 @@ public final class AccessLog: @unchecked Sendable {
 
     private func appendCombined(_ e: AccessLogEntry, time: String) {
         append(e.remoteAddress)
-        append(" - - [")
+        literal(" - - [")
         append(time)
-        append("] \"")
+        literal("] \"")
         if let line = e.requestLine {
             appendEscaped(line)
         } else {
             appendEscaped(e.method)
-            append(" ")
+            literal(" ")
             appendEscaped(e.uri)
-            append(" ")
+            literal(" ")
             append(e.version)
         }
-        append("\" ")
-        append(String(e.status))
-        append(" ")
-        append(String(e.bodyBytes))
-        append(" \"")
+        literal("\" ")
+        appendDecimal(e.status)
+        literal(" ")
+        appendDecimal(e.bodyBytes)
+        literal(" \"")
         appendEscaped(e.referer ?? "-")
-        append("\" \"")
+        literal("\" \"")
         appendEscaped(e.userAgent ?? "-")
-        append("\" ")
+        literal("\" ")
         appendEscaped(e.vhost)
-        append(" ")
-        append(Self.seconds(e.milliseconds))
-        append("\n")
+        literal(" ")
+        appendSeconds(e.milliseconds)
+        literal("\n")
     }
 
     private func appendJSON(_ e: AccessLogEntry, time: String) {
@@ -146,22 +146,66 @@ public final class AccessLog: @unchecked Sendable {
         return "\(milliseconds / 1000).\(padded)"
     }
 
+    /// Strings are appended as one copy of their UTF-8 (a line is a dozen
+    /// appends per request).
     private func append(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { buffer.append(contentsOf: $0) }
+    }
+
+    /// A literal: its bytes, without a String in between.
+    private func literal(_ text: StaticString) {
+        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    }
+
+    private func appendDecimal(_ value: Int) {
+        guard value >= 0 else { return append(String(value)) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = value, start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// "0.003": seconds with millisecond resolution, as nginx's $request_time.
+    private func appendSeconds(_ milliseconds: Int) {
+        let milliseconds = max(0, milliseconds)
+        appendDecimal(milliseconds / 1000)
+        let fraction = milliseconds % 1000
+        buffer.append(UInt8(ascii: "."))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction % 10))
     }
 
     /// As nginx: `"`, `\`, control bytes and non-ASCII become `\xHH`, so a
     /// request can never forge a line or a field.
     private func appendEscaped(_ text: String) {
-        for byte in text.utf8 {
-            if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                buffer.append(contentsOf: Array("\\x".utf8))
-                buffer.append(Self.hex[Int(byte >> 4)])
-                buffer.append(Self.hex[Int(byte & 0xF)])
-            } else {
-                buffer.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            guard bytes.contains(where: Self.needsEscape) else {
+                buffer.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                if Self.needsEscape(byte) {
+                    buffer.append(UInt8(ascii: "\\"))
+                    buffer.append(UInt8(ascii: "x"))
+                    buffer.append(Self.hex[Int(byte >> 4)])
+                    buffer.append(Self.hex[Int(byte & 0xF)])
+                } else {
+                    buffer.append(byte)
+                }
             }
         }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
     private func appendJSONString(_ text: String) {
