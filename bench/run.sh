@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # swerve vs nginx, side by side in one run, same machine, same files.
 #
-#   bench/run.sh                 # 1 worker each, 10 s per run, 3 alternating rounds
-#   WORKERS=2 DURATION=5 ROUNDS=1 bench/run.sh
+#   bench/run.sh                     # every scenario, 10 s per run, 3 alternating rounds, median
+#   DURATION=5 ROUNDS=1 bench/run.sh
+#   SCENARIOS="keepalive close" bench/run.sh
 #
-# Both serve one folder over 127.0.0.1 with the access log off; nginx has
-# sendfile on. wrk drives both; the median of the rounds is reported with
-# the ratio swerve/nginx. A benchmark, not a test: it asserts nothing.
+# Scenarios (SCENARIOS, default all): keepalive, close, 64m (1 worker each,
+# servers pinned to core 0, wrk to core 1); 2workers, accesslog (2 workers
+# each, unpinned, as `workers: auto` runs on this machine); upload (swerve
+# against dd). Both servers are configured alike (same worker count, same
+# files, nginx with sendfile on and keepalive_requests unlimited). Rounds
+# alternate between the servers; the median is printed with the ratio
+# swerve/nginx. A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-WORKERS=${WORKERS:-1}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
+SCENARIOS=${SCENARIOS:-keepalive close 64m 2workers accesslog upload}
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -31,8 +37,8 @@ SWERVE=.build/release/swerve
 work=$(mktemp -d /tmp/swerve-bench.XXXXXX)
 cleanup() {
     [ -n "${swerve_pid:-}" ] && kill "$swerve_pid" 2>/dev/null || true
+    [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
     [ -n "${upload_pid:-}" ] && kill "$upload_pid" 2>/dev/null || true
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -44,17 +50,23 @@ head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/root/1k.txt"
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$work/root/64m.bin"
 chmod -R a+rX "$work/root"
 
-swerve_port=$(free_port)
-nginx_port=$(free_port)
 upload_port=$(free_port)
-
 mkdir -p "$work/uploads"
-cat > "$work/swerve.yaml" <<YAML
+
+# A pair of servers alike: swerve and nginx, WORKERS each, access log to a
+# file or off. Sets swerve_port, nginx_port, swerve_pid, nginx_pid.
+start_pair() {  # name workers access-log(on|off) pinned(yes|no)
+    local name=$1 workers=$2 log=$3 pinned=$4 dir="$work/$1"
+    mkdir -p "$dir"
+    swerve_port=$(free_port); nginx_port=$(free_port)
+    local swerve_log=off nginx_log=off
+    if [ "$log" = on ]; then swerve_log="$dir/swerve-access.log"; nginx_log="$dir/nginx-access.log"; fi
+    cat > "$dir/swerve.yaml" <<YAML
 server:
-  workers: $WORKERS
+  workers: $workers
 logging:
-  access_log: off
-  error_log: $work/swerve-error.log
+  access_log: $swerve_log
+  error_log: $dir/swerve-error.log
 vhosts:
   - names: [localhost]
     listen: ["127.0.0.1:$swerve_port"]
@@ -63,15 +75,14 @@ vhosts:
       - path: /
         type: static
 YAML
-
-cat > "$work/nginx.conf" <<CONF
-worker_processes $WORKERS;
+    cat > "$dir/nginx.conf" <<CONF
+worker_processes $workers;
 daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  access_log $nginx_log;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
@@ -79,57 +90,87 @@ http {
   server { listen 127.0.0.1:$nginx_port; root $work/root; }
 }
 CONF
-
-# With one worker on a machine of two cores or more, servers share core 0 and
-# wrk gets core 1: they no longer steal each other's CPU, so runs repeat.
-server_cpu=() client_cpu=()
-if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
-fi
-
-"${server_cpu[@]}" "$SWERVE" serve -c "$work/swerve.yaml" >/dev/null 2>&1 &
-swerve_pid=$!
-"${server_cpu[@]}" nginx -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
-for _ in $(seq 100); do grep -q "generation 1 ready" "$work/swerve-error.log" 2>/dev/null && break; sleep 0.1; done
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.txt" && break; sleep 0.1; done
-
-# Idle memory first, before any load: the resident set of the serving process.
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-swerve_worker=$(pgrep -P "$swerve_pid" | head -1)
-swerve_rss=$(rss_kib "$swerve_worker")
-master_rss=$(rss_kib "$swerve_pid")
-nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
-nginx_rss=$(rss_kib "$nginx_worker")
-
-# One wrk run: prints "requests/s p99-ms transfer-MiB/s".
-measure() {
-    "${client_cpu[@]}" wrk -t1 -c"$2" -d"${DURATION}s" --latency "$1" | wrk_summary
+    server_cpu=() client_cpu=()
+    if [ "$pinned" = yes ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+        server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+    fi
+    "${server_cpu[@]}" "$SWERVE" serve -c "$dir/swerve.yaml" >/dev/null 2>&1 &
+    swerve_pid=$!
+    "${server_cpu[@]}" nginx -c "$dir/nginx.conf" -p "$dir" >/dev/null 2>&1 &
+    nginx_pid=$!
+    for _ in $(seq 100); do grep -q "generation 1 ready" "$dir/swerve-error.log" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.txt" && break; sleep 0.1; done
 }
 
-scenario() {  # name path connections
-    local name=$1 path=$2 conns=$3
-    # Warm both up (file caches, page cache, connection setup).
-    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$swerve_port$path" >/dev/null
-    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$nginx_port$path" >/dev/null
-    : > "$work/s.txt"; : > "$work/n.txt"
-    for _ in $(seq "$ROUNDS"); do
-        measure "http://127.0.0.1:$swerve_port$path" "$conns" >> "$work/s.txt"
-        measure "http://127.0.0.1:$nginx_port$path" "$conns" >> "$work/n.txt"
-    done
+stop_pair() {
+    kill "$swerve_pid" "$nginx_pid" 2>/dev/null || true
+    wait "$swerve_pid" "$nginx_pid" 2>/dev/null || true
+    swerve_pid= nginx_pid=
+}
+
+# One wrk run: prints "requests/s p99-ms transfer-MiB/s".
+measure() {  # url connections [wrk options]
+    local url=$1 conns=$2
+    shift 2
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "$url" | wrk_summary
+}
+
+row() {  # name swerve-file nginx-file
     local s_rps n_rps s_p99 n_p99 s_mib n_mib
-    s_rps=$(cut -d' ' -f1 "$work/s.txt" | median); n_rps=$(cut -d' ' -f1 "$work/n.txt" | median)
-    s_p99=$(cut -d' ' -f2 "$work/s.txt" | median); n_p99=$(cut -d' ' -f2 "$work/n.txt" | median)
-    s_mib=$(cut -d' ' -f3 "$work/s.txt" | median); n_mib=$(cut -d' ' -f3 "$work/n.txt" | median)
-    printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" "$name" "$s_rps" "$n_rps" \
-        "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN { printf "%.2fx", a / b }')" "$s_p99" "$n_p99" "$s_mib" "$n_mib" \
+    s_rps=$(cut -d' ' -f1 "$2" | median); n_rps=$(cut -d' ' -f1 "$3" | median)
+    s_p99=$(cut -d' ' -f2 "$2" | median); n_p99=$(cut -d' ' -f2 "$3" | median)
+    s_mib=$(cut -d' ' -f3 "$2" | median); n_mib=$(cut -d' ' -f3 "$3" | median)
+    printf "%-34s %9s %9s %6s   %7s %7s %6s   %8s %8s %6s\n" "$1" "$s_rps" "$n_rps" \
+        "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN { printf "%.2fx", a / b }')" "$s_p99" "$n_p99" \
+        "$(awk -v a="$s_p99" -v b="$n_p99" 'BEGIN { printf "%.2fx", a / b }')" "$s_mib" "$n_mib" \
         "$(awk -v a="$s_mib" -v b="$n_mib" 'BEGIN { printf "%.2fx", a / b }')"
 }
 
-echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d' ' -f3) — $WORKERS worker(s), wrk -t1, ${DURATION}s x $ROUNDS rounds (median), $(nproc) cores${server_cpu[*]:+, servers pinned to core 0, wrk to core 1}"
-printf "%-28s %10s %10s %7s   %8s %8s   %9s %9s %7s\n" scenario "swerve r/s" "nginx r/s" ratio "s p99ms" "n p99ms" "s MiB/s" "n MiB/s" ratio
-scenario "1 KiB, keep-alive, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
-scenario "64 MiB, keep-alive, 4c" /64m.bin 4
+scenario() {  # name path connections [wrk options]
+    local name=$1 path=$2 conns=$3
+    shift 3
+    # Warm both up (file caches, page cache, connection setup).
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$swerve_port$path" >/dev/null
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$nginx_port$path" >/dev/null
+    : > "$work/s.txt"; : > "$work/n.txt"
+    for _ in $(seq "$ROUNDS"); do
+        measure "http://127.0.0.1:$swerve_port$path" "$conns" "$@" >> "$work/s.txt"
+        measure "http://127.0.0.1:$nginx_port$path" "$conns" "$@" >> "$work/n.txt"
+        # Access logs grow by the gigabyte at these rates: each round starts empty.
+        find "$work" -name '*-access.log' -exec truncate -s 0 {} +
+    done
+    row "$name" "$work/s.txt" "$work/n.txt"
+}
 
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d' ' -f3) — wrk -t1, ${DURATION}s x $ROUNDS alternating rounds (median), $(nproc) cores, $(date -u +%Y-%m-%d)"
+printf "%-34s %9s %9s %6s   %7s %7s %6s   %8s %8s %6s\n" scenario "swerve/s" "nginx/s" ratio "s p99ms" "n p99ms" ratio \
+    "s MiB/s" "n MiB/s" ratio
+
+if wants keepalive || wants close || wants 64m; then
+    start_pair pinned 1 off yes
+    # Idle memory first, before any load: the resident set of the serving process.
+    swerve_worker=$(pgrep -P "$swerve_pid" | head -1)
+    nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+    swerve_rss=$(rss_kib "$swerve_worker"); master_rss=$(rss_kib "$swerve_pid"); nginx_rss=$(rss_kib "$nginx_worker")
+    wants keepalive && scenario "1 KiB keep-alive, 1w pinned, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
+    wants close && scenario "1 KiB Connection: close, 1w pinned" /1k.txt "$CONNECTIONS" -H "Connection: close"
+    wants 64m && scenario "64 MiB keep-alive, 1w pinned, 4c" /64m.bin 4
+    stop_pair
+fi
+if wants 2workers; then
+    start_pair unpinned 2 off no
+    scenario "1 KiB keep-alive, 2w, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
+    stop_pair
+fi
+if wants accesslog; then
+    start_pair logged 2 on no
+    scenario "1 KiB keep-alive, 2w, access log" /1k.txt "$CONNECTIONS"
+    stop_pair
+fi
+
+if wants upload; then
 # Uploads (swerve only: nginx has no route that stores multipart files).
 # 32 MiB bodies, 4 clients, three kinds of content — zeros, random bytes (what
 # a JPEG looks like) and carriage returns (the multipart parser's worst case) —
@@ -191,5 +232,9 @@ for kind in zeros random cr; do
 done
 printf "%-28s %s -> peak %s MiB (growth %s MiB)\n" "upload worker RSS" "$((upload_idle / 1024))" "$(( ${peak:-0} / 1024 ))" \
     "$(( (${peak:-0} - upload_idle) / 1024 ))"
-echo
-echo "idle RSS: swerve worker $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB); swerve master $((master_rss / 1024)) MiB"
+fi
+
+if [ -n "${swerve_rss:-}" ]; then
+    echo
+    echo "idle RSS: swerve worker $((swerve_rss / 1024)) MiB ($swerve_rss KiB), nginx worker $((nginx_rss / 1024)) MiB ($nginx_rss KiB); swerve master $((master_rss / 1024)) MiB"
+fi
