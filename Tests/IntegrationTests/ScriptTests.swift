@@ -451,7 +451,10 @@ import Testing
         try waitUntil("the script and its child are gone, long before timeouts.script", timeout: 5) {
             isGone(script, zombieCounts: true) && isGone(child, zombieCounts: true)
         }
-        #expect(server.errorLog.contains("ended 1 script process group(s) left running by worker \(worker)"))
+        // The master logs after it sent the signals: the line may trail the deaths a little.
+        try waitUntil("the master says so", timeout: 5) {
+            server.errorLog.contains("ended 1 script process group(s) left running by worker \(worker)")
+        }
         connection.closeNow()
     }
 

@@ -251,7 +251,10 @@ import Testing
         try waitUntil("the temporary file exists", timeout: 15) { self.stored(server).contains { $0.hasPrefix(".swerve-upload-\(worker)-") } }
         kill(worker, SIGKILL)
         try waitUntil("the dead worker's temporary file is removed", timeout: 15) { self.stored(server).isEmpty }
-        #expect(server.errorLog.contains("removed 1 unfinished upload(s) of worker \(worker)"))
+        // The master logs after it removed the file: the line may trail the removal a little.
+        try waitUntil("the removal is logged", timeout: 15) {
+            server.errorLog.contains("removed 1 unfinished upload(s) of worker \(worker)")
+        }
     }
 
     @Test func leftoversOfAnEarlierRunAreRemovedAtStart() throws {
