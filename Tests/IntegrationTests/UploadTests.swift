@@ -257,6 +257,18 @@ import Testing
         }
     }
 
+    @Test func aFolderThatCannotBeWrittenIsAnsweredAtOnceNotStalled() throws {
+        let server = try start()
+        // The folder goes away under the running server: every write fails.
+        try FileManager.default.removeItem(at: server.root.appendingPathComponent("uploads"))
+        // Far more than the 2 MiB that pause reading while writes are pending:
+        // a failed write must free its bytes, or the socket stays paused for good.
+        let body = Self.multipart([("file", "big.bin", "application/octet-stream", Self.bytes(6_000_000))])
+        let response = try post(server, body)
+        #expect(response.status == 500)
+        try waitUntil("the failure is logged", timeout: 5) { server.errorLog.contains("upload failed:") }
+    }
+
     @Test func leftoversOfAnEarlierRunAreRemovedAtStart() throws {
         let server = try TestServer(config: Self.config(), files: ["uploads/.keep": Data()])
         let uploads = server.root.appendingPathComponent("uploads")

@@ -170,11 +170,15 @@ public final class ResponseWriter {
 
     /// Stops reading the request body until `resumeReading` (a responder
     /// whose disk is slower than the client applies backpressure this way).
+    /// Once the response ended, its responder no longer steers reading: a
+    /// late resume must not undo the pause of the connection's next request.
     public func pauseReading() {
+        guard !ended else { return }
         transport.setReading(false)
     }
 
     public func resumeReading() {
+        guard !ended else { return }
         transport.setReading(true)
     }
 

@@ -150,7 +150,7 @@ final class CGIRun: RequestBodySink, @unchecked Sendable {
 
     private func timedOut() {
         timeout = nil
-        guard lifecycle != .finished else { return }
+        guard case .running = lifecycle else { return }  // ended by us already: nothing timed out
         settings.logger.error("script \(scriptName) timed out after \(settings.timeout.nanoseconds / 1_000_000_000)s")
         let answers = output.answers
         output.stop()  // before terminate: closing stdout must not read as a short header block

@@ -41,8 +41,12 @@ final class UploadFile {
     private var tail: EventLoopFuture<Void>
     private(set) var storedName: String?
 
+    /// Told once, on the event loop, when a write fails (the upload cannot succeed).
+    private var failed: ((Error) -> Void)?
+
     init(originalName: String?, contentType: String, dir: String, pool: NIOThreadPool, eventLoop: EventLoop,
-         gate: BackpressureGate) {
+         gate: BackpressureGate, failed: @escaping (Error) -> Void) {
+        self.failed = failed
         self.originalName = originalName
         self.safeName = SafeFileName.make(from: originalName)
         self.contentType = contentType
@@ -118,9 +122,18 @@ final class UploadFile {
             }.assumeIsolated().map { [self] state in
                 self.hasher = state.hasher
             }.nonisolated()
-        }.map { [self] in
+        }.always { [self] result in
+            // Written or not, these bytes no longer wait: a failed write must not
+            // leave the socket paused with nobody left to resume it.
             self.gate.consumed(bytes, slices: buffers.count)
+            if case .failure(let error) = result { self.reportFailure(error) }
         }.nonisolated()
+    }
+
+    private func reportFailure(_ error: Error) {
+        guard let failed else { return }
+        self.failed = nil
+        failed(error)
     }
 
     /// The part is complete: after the last write the digest is final and an fsync follows.

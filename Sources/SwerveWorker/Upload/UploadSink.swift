@@ -146,7 +146,8 @@ final class UploadSink: RequestBodySink {
             }
         }
         let file = UploadFile(originalName: filename, contentType: type, dir: route.dir, pool: context.pool,
-                              eventLoop: response.eventLoop, gate: gate)
+                              eventLoop: response.eventLoop, gate: gate,
+                              failed: { [weak self] error in self?.writeFailed(error) })
         files.append(file)
         current = .file(file)
     }
@@ -241,6 +242,16 @@ final class UploadSink: RequestBodySink {
             ("fields", fields.json),
         ])) + "\n"
         response.send(.created, headers: ["Content-Type": "application/json"], body: ByteBuffer(string: body))
+    }
+
+    /// A file could not be written while the body still comes: answer now
+    /// (the rest of the body is not read, so the connection ends after it).
+    private func writeFailed(_ error: Error) {
+        guard !finished else { return }
+        finished = true
+        gate.open()
+        response.closeAfterResponse()
+        failed(error)
     }
 
     private func failed(_ error: Error) {
