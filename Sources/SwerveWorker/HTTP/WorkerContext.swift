@@ -69,7 +69,11 @@ public final class WorkerContext: @unchecked Sendable {
         let drained = eventLoop.makePromise(of: Void.self)
         self.drained = drained
         for connection in connections.values { connection.drain() }
-        if openConnections == 0 { drained.succeed(()) }
+        if openConnections == 0 {
+            // A connection accepted while the listeners close must not complete it again.
+            self.drained = nil
+            drained.succeed(())
+        }
         return drained.futureResult
     }
 
