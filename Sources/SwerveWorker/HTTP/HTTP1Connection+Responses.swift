@@ -8,12 +8,16 @@ import NIOHTTP1
 extension HTTP1Connection: ResponseTransport {
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    func writeHead(_ response: ResponseWriter, status: HTTPResponseStatus, headers: HTTPHeaders) {
-        guard let context, let exchange, exchange.response === response else { return }
-        var keepAlive = machine.responseMayKeepAlive && !response.wantsClose
+    /// Whether this response may leave the connection open for another request.
+    private func mayKeepAlive(_ exchange: HTTP1Exchange, _ response: ResponseWriter) -> Bool {
         // A client still waiting for 100 Continue never sends its body: the
         // connection cannot carry another request (as nginx does).
-        if exchange.awaitsContinue && !exchange.requestEnded { keepAlive = false }
+        machine.responseMayKeepAlive && !response.wantsClose && !(exchange.awaitsContinue && !exchange.requestEnded)
+    }
+
+    func writeHead(_ response: ResponseWriter, status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context, let exchange, exchange.response === response else { return }
+        var keepAlive = mayKeepAlive(exchange, response)
         exchange.framing = ResponseHeadEncoder.framing(status: status, headers: headers, isHTTP10: exchange.isHTTP10,
                                                        isHead: response.isHead, mayKeepAlive: &keepAlive)
         machine.responseHeadSent(keepAlive: keepAlive)
@@ -25,24 +29,17 @@ extension HTTP1Connection: ResponseTransport {
 
     func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
         guard let context, let exchange, exchange.response === response else { return }
-        var keepAlive = machine.responseMayKeepAlive && !response.wantsClose
-        if exchange.awaitsContinue && !exchange.requestEnded { keepAlive = false }
+        let keepAlive = mayKeepAlive(exchange, response)
         machine.responseHeadSent(keepAlive: keepAlive)
-        var size = 64 + worker.dates.dateLine.utf8.count + (response.isHead ? 0 : body.readableBytes)
+        let dateLine = worker.dates.dateLine
+        var size = 64 + dateLine.utf8.count + (response.isHead ? 0 : body.readableBytes)
         for block in headers { size += block.http1.readableBytes }
         var buffer = context.channel.allocator.buffer(capacity: size)
-        buffer.writeString(exchange.isHTTP10 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        ResponseHeadEncoder.writeStatus(status, into: &buffer)
+        ResponseHeadEncoder.writeStatusLine(status, isHTTP10: exchange.isHTTP10, into: &buffer)
         for block in headers { buffer.writeImmutableBuffer(block.http1) }
-        buffer.writeStaticString("Server: swerve\r\n")
-        buffer.writeString(worker.dates.dateLine)
-        if !keepAlive {
-            buffer.writeStaticString("Connection: close\r\n\r\n")
-        } else if exchange.isHTTP10 {
-            buffer.writeStaticString("Connection: keep-alive\r\n\r\n")
-        } else {
-            buffer.writeStaticString("\r\n")
-        }
+        // Prepared headers carry their Content-Length: the framing is the length.
+        ResponseHeadEncoder.writeEnd(isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: .length,
+                                     dateLine: dateLine, into: &buffer)
         if !response.isHead { buffer.writeImmutableBuffer(body) }
         exchange.unwritten = buffer
     }
@@ -187,7 +184,7 @@ extension HTTP1Connection: ResponseTransport {
     /// As nginx's tcp_nopush: cork while a file is sent, so the head and the
     /// file leave in full segments; uncork when it is all written.
     func cork(_ enabled: Bool) {
-        try? context?.channel.syncOptions?.setOption(Self.tcpCork, value: enabled ? 1 : 0)
+        try? options?.setOption(Self.tcpCork, value: enabled ? 1 : 0)
     }
 
     private static let tcpCork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))

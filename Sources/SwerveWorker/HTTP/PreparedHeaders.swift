@@ -14,12 +14,7 @@ package struct PreparedHeaders: Sendable {
     package init(_ headers: HTTPHeaders) {
         self.headers = headers
         var buffer = ByteBuffer()
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
+        ResponseHeadEncoder.writeHeaders(headers, into: &buffer)
         http1 = buffer
     }
 

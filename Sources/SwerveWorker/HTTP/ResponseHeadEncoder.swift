@@ -33,14 +33,31 @@ package enum ResponseHeadEncoder {
     /// Writes the head. `dateLine` is "Date: …\r\n" (cached per second).
     package static func write(status: HTTPResponseStatus, headers: HTTPHeaders, isHTTP10: Bool, keepAlive: Bool,
                               framing: Framing, dateLine: String, into buffer: inout ByteBuffer) {
+        writeStatusLine(status, isHTTP10: isHTTP10, into: &buffer)
+        writeHeaders(headers, into: &buffer)
+        writeEnd(isHTTP10: isHTTP10, keepAlive: keepAlive, framing: framing, dateLine: dateLine, into: &buffer)
+    }
+
+    /// "HTTP/1.1 200 OK\r\n".
+    package static func writeStatusLine(_ status: HTTPResponseStatus, isHTTP10: Bool, into buffer: inout ByteBuffer) {
         buffer.writeString(isHTTP10 ? "HTTP/1.0 " : "HTTP/1.1 ")
         writeStatus(status, into: &buffer)
+    }
+
+    /// "Name: value\r\n" for each header.
+    package static func writeHeaders(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
         for (name, value) in headers {
             buffer.writeString(name)
             buffer.writeStaticString(": ")
             buffer.writeString(value)
             buffer.writeStaticString("\r\n")
         }
+    }
+
+    /// What every head ends with: `Server`, `Date`, `Connection` and the
+    /// framing this connection needs, then the empty line.
+    package static func writeEnd(isHTTP10: Bool, keepAlive: Bool, framing: Framing, dateLine: String,
+                                 into buffer: inout ByteBuffer) {
         buffer.writeStaticString("Server: swerve\r\n")
         buffer.writeString(dateLine)
         if !keepAlive {

@@ -115,7 +115,7 @@ public final class AccessLog: @unchecked Sendable {
         literal("\" ")
         appendEscaped(e.vhost)
         literal(" ")
-        appendSeconds(e.milliseconds)
+        Self.writeSeconds(e.milliseconds, into: &buffer)
         literal("\n")
     }
 
@@ -136,14 +136,16 @@ public final class AccessLog: @unchecked Sendable {
         appendJSONString(e.userAgent ?? "")
         append(",\"vhost\":")
         appendJSONString(e.vhost)
-        append(",\"request_time\":\(Self.seconds(e.milliseconds))}\n")
+        literal(",\"request_time\":")
+        Self.writeSeconds(e.milliseconds, into: &buffer)
+        literal("}\n")
     }
 
     /// "0.003": seconds with millisecond resolution, as nginx's $request_time.
     package static func seconds(_ milliseconds: Int) -> String {
-        let fraction = milliseconds % 1000
-        let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
-        return "\(milliseconds / 1000).\(padded)"
+        var bytes: [UInt8] = []
+        writeSeconds(milliseconds, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Strings are appended as one copy of their UTF-8 (a line is a dozen
@@ -159,7 +161,11 @@ public final class AccessLog: @unchecked Sendable {
     }
 
     private func appendDecimal(_ value: Int) {
-        guard value >= 0 else { return append(String(value)) }
+        Self.writeDecimal(value, into: &buffer)
+    }
+
+    private static func writeDecimal(_ value: Int, into bytes: inout [UInt8]) {
+        guard value >= 0 else { return bytes.append(contentsOf: String(value).utf8) }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var rest = value, start = digits.count
             repeat {
@@ -167,19 +173,19 @@ public final class AccessLog: @unchecked Sendable {
                 digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             } while rest > 0
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
     }
 
-    /// "0.003": seconds with millisecond resolution, as nginx's $request_time.
-    private func appendSeconds(_ milliseconds: Int) {
+    /// "0.003": both formats' request time, and `seconds`.
+    private static func writeSeconds(_ milliseconds: Int, into bytes: inout [UInt8]) {
         let milliseconds = max(0, milliseconds)
-        appendDecimal(milliseconds / 1000)
+        writeDecimal(milliseconds / 1000, into: &bytes)
         let fraction = milliseconds % 1000
-        buffer.append(UInt8(ascii: "."))
-        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        buffer.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
     }
 
     /// As nginx: `"`, `\`, control bytes and non-ASCII become `\xHH`, so a

@@ -35,6 +35,19 @@ package struct FileLookup: Sendable {
         package var contentEncoding: String?
 
         package var size: Int { validators.size }
+
+        /// `Last-Modified` and `ETag`: what a 200 and a 304 both carry.
+        func addValidators(to headers: inout HTTPHeaders) {
+            headers.add(name: "Last-Modified", value: lastModified)
+            headers.add(name: "ETag", value: etag)
+        }
+
+        /// What a response with the file's bytes says about them.
+        func addRepresentation(to headers: inout HTTPHeaders) {
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Accept-Ranges", value: "bytes")
+            if let contentEncoding { headers.add(name: "Content-Encoding", value: contentEncoding) }
+        }
     }
 
     package struct OpenedFile: Sendable {
@@ -53,11 +66,8 @@ package struct FileLookup: Sendable {
             self.bytes = bytes
             self.facts = facts
             var headers = HTTPHeaders()
-            headers.add(name: "Last-Modified", value: facts.lastModified)
-            headers.add(name: "ETag", value: facts.etag)
-            headers.add(name: "Content-Type", value: facts.contentType)
-            headers.add(name: "Accept-Ranges", value: "bytes")
-            if let coding = facts.contentEncoding { headers.add(name: "Content-Encoding", value: coding) }
+            facts.addValidators(to: &headers)
+            facts.addRepresentation(to: &headers)
             headers.add(name: "Content-Length", value: String(bytes.readableBytes))
             self.headers = PreparedHeaders(headers)
         }

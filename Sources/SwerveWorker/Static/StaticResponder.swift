@@ -156,10 +156,8 @@ struct StaticResponder: Responder {
         let requestHeaders = request.head.headers
         var headers = HTTPHeaders()
         headers.reserveCapacity(12)
-        headers.add(name: "Last-Modified", value: facts.lastModified)
-        headers.add(name: "ETag", value: facts.etag)
-        if let cacheControl = options.cacheControl { headers.add(name: "Cache-Control", value: cacheControl) }
-        if options.precompressed { headers.add(name: "Vary", value: "Accept-Encoding") }
+        facts.addValidators(to: &headers)
+        headers.add(contentsOf: routeHeaders.headers)
 
         if validators.isNotModified(etag: facts.etag, ifNoneMatch: requestHeaders.first(name: "if-none-match"),
                                     ifModifiedSince: requestHeaders.first(name: "if-modified-since")) {
@@ -168,9 +166,7 @@ struct StaticResponder: Responder {
             response.end()
             return
         }
-        headers.add(name: "Content-Type", value: facts.contentType)
-        headers.add(name: "Accept-Ranges", value: "bytes")
-        if let coding = facts.contentEncoding { headers.add(name: "Content-Encoding", value: coding) }
+        facts.addRepresentation(to: &headers)
 
         var range = 0..<size
         var status = HTTPResponseStatus.ok
