@@ -108,11 +108,25 @@ stop_pair() {
     swerve_pid= nginx_pid=
 }
 
-# One wrk run: prints "requests/s p99-ms transfer-MiB/s".
-measure() {  # url connections [wrk options]
-    local url=$1 conns=$2
-    shift 2
-    "${client_cpu[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "$url" | wrk_summary
+# A process's CPU time so far, "user system" in clock ticks (fields 14 and 15
+# of /proc/PID/stat, counted after the parenthesised name, which has spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
+
+# One wrk run: prints "requests/s p99-ms transfer-MiB/s", and with a worker
+# pid also "user-us system-us": the worker's CPU per request, user space
+# (the server's own code) apart from the kernel (TCP, syscalls).
+measure() {  # url connections worker-pid|- [wrk options]
+    local url=$1 conns=$2 worker=$3 before after summary
+    shift 3
+    [ "$worker" != - ] && before=$(cpu_ticks "$worker")
+    summary=$("${client_cpu[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "$url" | wrk_summary)
+    if [ "$worker" != - ]; then
+        after=$(cpu_ticks "$worker")
+        summary="$summary $(awk -v b="$before" -v a="$after" -v line="$summary" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" 'BEGIN {
+            split(b, x, " "); split(a, y, " "); split(line, r, " "); n = r[1] * d
+            printf "%.1f %.1f", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n }')"
+    fi
+    echo "$summary"
 }
 
 row() {  # name swerve-file nginx-file
@@ -124,18 +138,23 @@ row() {  # name swerve-file nginx-file
         "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN { printf "%.2fx", a / b }')" "$s_p99" "$n_p99" \
         "$(awk -v a="$s_p99" -v b="$n_p99" 'BEGIN { printf "%.2fx", a / b }')" "$s_mib" "$n_mib" \
         "$(awk -v a="$s_mib" -v b="$n_mib" 'BEGIN { printf "%.2fx", a / b }')"
+    if [ "$(head -1 "$2" | wc -w)" = 5 ]; then
+        printf "%-34s swerve %s + %s us, nginx %s + %s us (user + kernel CPU per request, medians)\n" "" \
+            "$(cut -d' ' -f4 "$2" | median)" "$(cut -d' ' -f5 "$2" | median)" \
+            "$(cut -d' ' -f4 "$3" | median)" "$(cut -d' ' -f5 "$3" | median)"
+    fi
 }
 
-scenario() {  # name path connections [wrk options]
-    local name=$1 path=$2 conns=$3
-    shift 3
+scenario() {  # name path connections swerve-worker|- nginx-worker|- [wrk options]
+    local name=$1 path=$2 conns=$3 s_worker=$4 n_worker=$5
+    shift 5
     # Warm both up (file caches, page cache, connection setup).
     "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$swerve_port$path" >/dev/null
     "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$nginx_port$path" >/dev/null
     : > "$work/s.txt"; : > "$work/n.txt"
     for _ in $(seq "$ROUNDS"); do
-        measure "http://127.0.0.1:$swerve_port$path" "$conns" "$@" >> "$work/s.txt"
-        measure "http://127.0.0.1:$nginx_port$path" "$conns" "$@" >> "$work/n.txt"
+        measure "http://127.0.0.1:$swerve_port$path" "$conns" "$s_worker" "$@" >> "$work/s.txt"
+        measure "http://127.0.0.1:$nginx_port$path" "$conns" "$n_worker" "$@" >> "$work/n.txt"
         # Access logs grow by the gigabyte at these rates: each round starts empty.
         find "$work" -name '*-access.log' -exec truncate -s 0 {} +
     done
@@ -154,19 +173,20 @@ if wants keepalive || wants close || wants 64m; then
     swerve_worker=$(pgrep -P "$swerve_pid" | head -1)
     nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
     swerve_rss=$(rss_kib "$swerve_worker"); master_rss=$(rss_kib "$swerve_pid"); nginx_rss=$(rss_kib "$nginx_worker")
-    wants keepalive && scenario "1 KiB keep-alive, 1w pinned, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
-    wants close && scenario "1 KiB Connection: close, 1w pinned" /1k.txt "$CONNECTIONS" -H "Connection: close"
-    wants 64m && scenario "64 MiB keep-alive, 1w pinned, 4c" /64m.bin 4
+    workers=("$swerve_worker" "$nginx_worker")
+    wants keepalive && scenario "1 KiB keep-alive, 1w pinned, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS" "${workers[@]}"
+    wants close && scenario "1 KiB Connection: close, 1w pinned" /1k.txt "$CONNECTIONS" "${workers[@]}" -H "Connection: close"
+    wants 64m && scenario "64 MiB keep-alive, 1w pinned, 4c" /64m.bin 4 - -
     stop_pair
 fi
 if wants 2workers; then
     start_pair unpinned 2 off no
-    scenario "1 KiB keep-alive, 2w, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS"
+    scenario "1 KiB keep-alive, 2w, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS" - -
     stop_pair
 fi
 if wants accesslog; then
     start_pair logged 2 on no
-    scenario "1 KiB keep-alive, 2w, access log" /1k.txt "$CONNECTIONS"
+    scenario "1 KiB keep-alive, 2w, access log" /1k.txt "$CONNECTIONS" - -
     stop_pair
 fi
 

@@ -58,9 +58,6 @@ public enum Worker {
                         try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(worker: worker))
                     }
                 }
-                // A client's FIN is an event (`inputClosed`), not a close: the
-                // answer to a request it finished sending still goes out.
-                .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try ServerPipeline.configure(channel, worker: worker, listener: listener.address)

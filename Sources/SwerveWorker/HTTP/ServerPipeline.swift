@@ -9,6 +9,10 @@ import SwerveConfig
 package enum ServerPipeline {
     package static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress) throws {
         let pipeline = channel.pipeline.syncOperations
+        // A client's FIN is an event (`inputClosed`), not a close: the answer
+        // to a request it finished sending still goes out. Set here rather than
+        // as a bootstrap child option, which costs a future chain per accept.
+        try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         let connection = HTTP1Connection(worker: worker, listener: listener)
         var limits = NIOHTTPDecoderLimitConfiguration()
         // llhttp's own limit on header bytes; `RequestHeadCheck` adds the request line.
