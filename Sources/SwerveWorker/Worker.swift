@@ -53,6 +53,7 @@ public enum Worker {
         var channels: [Channel] = []
         for listener in listeners {
             let channel = try ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(worker: worker))
