@@ -15,7 +15,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFTFLAGS ?= -c release
 BIN     := .build/release/swerve
 
-.PHONY: all deps build run check test clean install uninstall
+.PHONY: all deps test-deps build run check test clean install uninstall
 
 all: build
 
@@ -41,16 +41,29 @@ run: check
 
 # Build the tests with the same flags, then run without building again
 # (letting `swift test` build would compile the dependencies a second time).
-test: deps
+test: deps test-deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
-	$(BROWSER_PYTHON) Tests/Browser/gallery_test.py $(BIN) .build/browser-artifacts
+	/usr/bin/python3 Tests/Browser/gallery_test.py $(BIN) .build/browser-artifacts
 	bash Tests/Install/staged_install_test.sh
 
-# The browser test (headless Chromium through selenium) wants Debian's
-# python3-selenium, which belongs to /usr/bin/python3; it skips itself, with
-# a message, where Chromium or selenium is missing (.ci/run installs them).
-BROWSER_PYTHON ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import selenium' 2>/dev/null && { echo $$p; exit; }; done; echo python3)
+# What the tests need besides the build, installed when missing: headless
+# Chromium, its driver and Debian's python3-selenium (which belongs to
+# /usr/bin/python3) for the browser test, which fails rather than skips
+# without them; ss (iproute2) and runuser (util-linux) for the integration
+# tests.
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	{ command -v chromedriver >/dev/null || [ -x /usr/lib/chromium/chromedriver ]; } || missing="$$missing chromium-driver"; \
+	/usr/bin/python3 -c 'import selenium' 2>/dev/null || missing="$$missing python3-selenium"; \
+	command -v ss >/dev/null || missing="$$missing iproute2"; \
+	command -v runuser >/dev/null || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
 clean:
 	rm -rf .build

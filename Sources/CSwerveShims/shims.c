@@ -5,10 +5,22 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "CSwerveShims.h"
 
 int swerve_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+long swerve_peer_uid(int fd) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return (long)credentials.uid;
+}
+
+int swerve_dup_cloexec(int old, int new_fd) {
+    return dup3(old, new_fd, O_CLOEXEC);
 }
 
 int swerve_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {

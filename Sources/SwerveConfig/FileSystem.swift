@@ -66,6 +66,12 @@ public enum FileSystem {
         }
     }
 
+    /// A user's name, or their uid as text when the passwd database has none.
+    public static func userName(_ uid: uid_t) -> String {
+        guard let entry = getpwuid(uid) else { return String(uid) }
+        return String(cString: entry.pointee.pw_name)
+    }
+
     public static func isAccessible(_ path: String, mode: Int32) -> Bool {
         access(path, mode) == 0
     }

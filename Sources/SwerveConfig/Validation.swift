@@ -49,6 +49,7 @@ package struct ConfigValidator {
             switch route.kind {
             case .upload(let upload):
                 checkFolder(upload.dir, "upload dir", at: route.dirMark, access: X_OK)
+                checkWritable(upload.dir, at: route.dirMark)
             case .script(let script):
                 checkFolder(script.dir, "script dir", at: route.dirMark, access: R_OK | X_OK)
                 checkInterpreters(script, marks: route.interpreterMarks, fallback: route.dirMark)
@@ -69,6 +70,20 @@ package struct ConfigValidator {
             diagnostics.error("\(name) '\(path)' does not exist", at: mark)
         case .file, .other:
             diagnostics.error("\(name) '\(path)' is not a folder", at: mark)
+        }
+    }
+
+    /// An upload dir this process cannot write to. Under the shipped unit the
+    /// master runs as the service's user inside systemd's sandbox, where only
+    /// `ReadWritePaths=` are writable — and systemd applies them at start
+    /// only: a reload cannot make a new folder writable, a restart must.
+    private mutating func checkWritable(_ path: String, at mark: Mark) {
+        guard !path.isEmpty, FileSystem.kind(of: path) == .directory, !FileSystem.isAccessible(path, mode: W_OK) else { return }
+        let code = errno
+        if code == EROFS {
+            diagnostics.error("upload dir '\(path)' is not writable: read-only file system (under systemd: add it to ReadWritePaths= with 'systemctl edit swerve', then 'systemctl restart swerve'; a reload cannot widen the sandbox)", at: mark)
+        } else if code == EACCES {
+            diagnostics.error("upload dir '\(path)' is not writable by user '\(FileSystem.userName(getuid()))' (uid \(getuid())), who runs this check", at: mark)
         }
     }
 

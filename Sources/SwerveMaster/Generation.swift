@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import SwerveConfig
 import SwerveWorker
 
@@ -8,6 +9,9 @@ final class Generation {
     let id: Int
     let config: Config
     let listeners: [InheritedListener]
+    /// Where its workers log: the error log and level of its own config.
+    let logger: Logger
+    let errorLog: LogFile
     /// How many workers this generation should have (TTIN / TTOU change it).
     var target: Int
     var workers: [pid_t: WorkerProcess] = [:]
@@ -17,11 +21,13 @@ final class Generation {
     /// When the next replacement may be forked (after a crash back-off).
     var nextSpawnAt = 0.0
 
-    init(id: Int, config: Config, listeners: [InheritedListener], target: Int) {
+    init(id: Int, config: Config, listeners: [InheritedListener], target: Int, logger: Logger, errorLog: LogFile) {
         self.id = id
         self.config = config
         self.listeners = listeners
         self.target = target
+        self.logger = logger
+        self.errorLog = errorLog
     }
 
     var isReady: Bool { workers.count >= target && workers.values.allSatisfy(\.isReady) }

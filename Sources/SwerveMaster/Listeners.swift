@@ -58,6 +58,8 @@ public enum Listeners {
 /// serves them. Sockets handed over by systemd are adopted instead of bound.
 struct ListenerSet {
     private var sockets: [ListenAddress: Int32] = [:]
+    /// Each socket's listen(2) backlog, which workers restore after NIO's listen.
+    private var backlogs: [ListenAddress: Int32] = [:]
     private let backlog: Int
     private let logger: Logger
 
@@ -74,7 +76,7 @@ struct ListenerSet {
     /// The sockets a generation with `config` serves, in the config's order.
     func inherited(for config: Config) -> [InheritedListener] {
         config.listenAddresses.compactMap { address in
-            sockets[address].map { InheritedListener(address: address, descriptor: $0) }
+            sockets[address].map { InheritedListener(address: address, descriptor: $0, backlog: backlogs[address] ?? Int32(backlog)) }
         }
     }
 
@@ -84,6 +86,7 @@ struct ListenerSet {
         for address in config.listenAddresses where sockets[address] == nil {
             do {
                 sockets[address] = try Listeners.bind(address, backlog: config.server.backlog)
+                backlogs[address] = Int32(config.server.backlog)
                 bound.append(address)
             } catch {
                 close(bound)
@@ -96,6 +99,7 @@ struct ListenerSet {
     mutating func close(_ addresses: [ListenAddress]) {
         for address in addresses {
             if let fd = sockets.removeValue(forKey: address) { Glibc.close(fd) }
+            backlogs[address] = nil
         }
     }
 
@@ -124,12 +128,23 @@ struct ListenerSet {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             sockets[address] = fd
+            backlogs[address] = Listeners.backlog(of: fd)
             logger.info("adopted listener \(address) from systemd")
         }
     }
 }
 
 extension Listeners {
+    /// A listening TCP socket's backlog as set by whoever called listen(2)
+    /// (systemd's `Backlog=`): Linux reports it in `tcpi_sacked` for sockets
+    /// in LISTEN state, which is what `ss -ltn` shows as Send-Q.
+    static func backlog(of fd: Int32) -> Int32? {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, info.tcpi_sacked > 0 else { return nil }
+        return Int32(clamping: info.tcpi_sacked)
+    }
+
     private static func string(_ text: [CChar]) -> String {
         String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

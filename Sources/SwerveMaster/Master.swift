@@ -9,27 +9,40 @@ import SwerveWorker
 /// replaces, reloads or stops. It never serves a request and never starts a
 /// thread, so that every `fork()` is safe.
 public final class Master {
-    private var config: Config
-    private let configPath: String
-    private let logger: Logger
-    private let errorLog: LogFile
+    /// The config the master started with; after that, each generation holds
+    /// its own (`current.config` is the one serving).
+    private let initialConfig: Config
+    let configPath: String
+    /// The error log and its logger follow the serving config: a reload that
+    /// changes `error_log` or `level` switches them once it succeeds.
+    var logger: Logger
+    var errorLog: LogFile
     private let signals: SignalInbox
-    private let notify = SystemdNotify()
-    private var listeners: ListenerSet
-    private var generations: [Generation] = []
+    let notify = SystemdNotify()
+    var listeners: ListenerSet
+    var generations: [Generation] = []
     private var nextGenerationID = 1
     private var announcedReady = false
-    private var lastReload = "none"
-    /// A reload in progress: the new generation, its deadline to become ready, the listeners bound for it.
-    private var pendingReload: (generation: Generation, deadline: Double, newlyBound: [ListenAddress])?
+    var lastReload = "none"
+    /// A reload in progress: the new generation, its deadline to become ready,
+    /// the listeners bound for it, and who waits for its verdict.
+    var pendingReload: PendingReload?
+    /// A reload asked for while one was under way runs when that one ends;
+    /// any number of requests meanwhile make one more reload.
+    var queuedReload: [ControlClient]?
+    /// The pid file written (it follows the serving config's `pid_file`).
+    var pidFile: String?
+    var control: ControlSocket?
+    /// Control connections whose command has not arrived yet.
+    var commandClients: [ControlClient] = []
     /// Set by QUIT (graceful) or TERM/INT (fast).
-    private var stopping: (graceful: Bool, deadline: Double)?
+    var stopping: (graceful: Bool, deadline: Double)?
 
     /// How long a new generation may take to become ready before the reload is abandoned.
     static let readyTimeout = 10.0
 
     public init(config: Config, configPath: String, logger: Logger, errorLog: LogFile) throws(MasterError) {
-        self.config = config
+        self.initialConfig = config
         self.configPath = configPath
         self.logger = logger
         self.errorLog = errorLog
@@ -40,17 +53,18 @@ public final class Master {
     /// Runs until stopped; returns the exit status.
     public func run() -> Int32 {
         _ = swerve_set_process_name("swerve: master")
-        if let pidFile = config.server.pidFile {
-            do { try PidFile.write(getpid(), to: pidFile) } catch {
-                logger.error("\(error)")
-                return 1
-            }
+        let config = initialConfig
+        do { try movePidFile(to: config.server.pidFile) } catch {
+            logger.error("\(error)")
+            return 1
         }
-        defer { if let pidFile = config.server.pidFile { PidFile.remove(pidFile, ifOwnedBy: getpid()) } }
+        // The pid file named by the config serving at exit.
+        defer { try? movePidFile(to: nil) }
+        openControlSocket()
         logger.info("swerve \(SwerveVersion.string) master started: \(config.summary)")
         let leftovers = UploadLeftovers.remove(in: UploadLeftovers.folders(config), ownedBy: nil)
         if leftovers > 0 { logger.info("removed \(leftovers) unfinished upload(s) of an earlier run") }
-        generations.append(makeGeneration(config))
+        generations.append(makeGeneration(config, logger: logger, errorLog: errorLog))
         while true {
             spawnMissingWorkers()
             waitForEvents()
@@ -63,7 +77,10 @@ public final class Master {
     // MARK: the loop
 
     private func waitForEvents() {
-        var fds = [pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0)]
+        var fds = [pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: control?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)]
+        let clients = commandClients
+        fds += clients.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
         let workers = allWorkers
         fds += workers.map { pollfd(fd: $0.pipe, events: Int16(POLLIN), revents: 0) }
         let ready = poll(&fds, nfds_t(fds.count), 200)
@@ -71,7 +88,11 @@ public final class Master {
         if fds[0].revents != 0 {
             for number in signals.drain() { handle(signal: number) }
         }
-        for (index, worker) in workers.enumerated() where fds[index + 1].revents != 0 {
+        if fds[1].revents != 0 { acceptControlClients() }
+        for (index, client) in clients.enumerated() where fds[index + 2].revents != 0 {
+            readCommand(from: client)
+        }
+        for (index, worker) in workers.enumerated() where fds[index + 2 + clients.count].revents != 0 {
             readPipe(of: worker)
         }
     }
@@ -92,7 +113,7 @@ public final class Master {
         case SIGCHLD:
             break  // reaped after every wake-up
         case SIGHUP:
-            reload()
+            requestReload(waiter: nil)
         case SIGQUIT:
             beginStop(graceful: true)
         case SIGTERM, SIGINT:
@@ -141,6 +162,9 @@ public final class Master {
                 generation.nextSpawnAt = now() + delay
                 let when = delay == 0 ? "at once" : "in \(Self.seconds(delay))"
                 let stage = worker.isReady ? "" : " before it was ready"
+                if let reload = pendingReload, reload.generation === generation, !worker.isReady {
+                    reload.failures.append("worker \(pid) of generation \(generation.id) died before it was ready (\(cause)); see the error log")
+                }
                 logger.error("worker \(pid) of generation \(generation.id) died unexpectedly (\(cause)) after \(Self.seconds(lifetime))\(stage); replacing it \(when)")
             }
         }
@@ -165,22 +189,21 @@ public final class Master {
     /// Heartbeats, drain deadlines, the reload deadline.
     private func checkDeadlines() {
         let time = now()
-        let heartbeatLimit = Double(config.server.shutdownTimeout.components.seconds)
-        for worker in allWorkers where !worker.killed {
-            if let quitAt = worker.quitSentAt {
-                if time - quitAt > heartbeatLimit { kill(worker, reason: "still draining after \(Self.seconds(heartbeatLimit))") }
-            } else if time - worker.lastHeartbeat > max(heartbeatLimit, 2) {
-                kill(worker, reason: "no heartbeat for \(Self.seconds(time - worker.lastHeartbeat))")
+        for generation in generations {
+            // Each generation's own shutdown_timeout: a reload does not shorten an older drain.
+            let limit = Double(generation.config.server.shutdownTimeout.components.seconds)
+            for worker in generation.workers.values where !worker.killed {
+                if let quitAt = worker.quitSentAt {
+                    if time - quitAt > limit { kill(worker, reason: "still draining after \(Self.seconds(limit))") }
+                } else if time - worker.lastHeartbeat > max(limit, 2) {
+                    kill(worker, reason: "no heartbeat for \(Self.seconds(time - worker.lastHeartbeat))")
+                }
             }
         }
-        if let reload = pendingReload, time > reload.deadline {
-            logger.error("reload failed: generation \(reload.generation.id) was not ready after \(Self.seconds(Self.readyTimeout)); keeping generation \(current.id)")
-            reload.generation.isRetiring = true
-            for worker in reload.generation.workers.values { kill(worker, reason: "reload abandoned") }
-            listeners.close(reload.newlyBound)
-            pendingReload = nil
-            lastReload = "failed (not ready)"
-            notify.send("READY=1\nSTATUS=\(status)")
+        if let reload = pendingReload, time > reload.deadline { abandon(reload) }
+        for client in commandClients where time > client.deadline {
+            client.answer(["failed", "no command within \(Self.seconds(ControlClient.commandTimeout))"])
+            commandClients.removeAll { $0 === client }
         }
         if let stop = stopping, time > stop.deadline {
             for worker in allWorkers where !worker.killed { kill(worker, reason: "shutdown timeout") }
@@ -189,13 +212,7 @@ public final class Master {
 
     /// Finishes reloads and stops that are complete; the exit status when the master is done.
     private func progress() -> Int32? {
-        if let reload = pendingReload, reload.generation.isReady {
-            for old in generations where old !== reload.generation { retire(old) }
-            pendingReload = nil
-            lastReload = "ok at generation \(reload.generation.id)"
-            logger.info("reload complete: generation \(reload.generation.id) serving \(reload.generation.config.summary)")
-            notify.send("READY=1\nSTATUS=\(status)")
-        }
+        if let reload = pendingReload, reload.generation.isReady { complete(reload) }
         if !announcedReady && current.isReady {
             announcedReady = true
             logger.info("generation \(current.id) ready: \(current.workers.count) workers")
@@ -209,6 +226,7 @@ public final class Master {
         }
         if stopping != nil && allWorkers.isEmpty {
             listeners.close(Array(listeners.addresses))
+            for client in commandClients { client.answer(["failed", "the server stopped"]) }
             logger.info("master exiting")
             return 0
         }
@@ -217,44 +235,22 @@ public final class Master {
 
     // MARK: actions
 
-    private func reload() {
-        guard stopping == nil else { return }
-        guard pendingReload == nil else {
-            logger.warning("HUP ignored: a reload is already in progress")
-            return
-        }
-        notify.send("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotify.monotonicMicroseconds())")
-        logger.info("HUP: reloading \(configPath)")
-        let outcome = ConfigLoader.load(path: configPath)
-        for diagnostic in outcome.diagnostics.sorted { logger.log(level: diagnostic.severity == .error ? .error : .warning, "\(diagnostic)") }
-        guard let fresh = outcome.config else {
-            logger.error("reload failed: \(configPath) has errors; still serving generation \(current.id)")
-            lastReload = "failed (config errors)"
-            notify.send("READY=1\nSTATUS=\(status)")
-            return
-        }
-        let newlyBound: [ListenAddress]
-        do {
-            newlyBound = try listeners.bindMissing(for: fresh)
-        } catch {
-            logger.error("reload failed: \(error); still serving generation \(current.id)")
-            lastReload = "failed (listen)"
-            notify.send("READY=1\nSTATUS=\(status)")
-            return
-        }
-        config = fresh
-        let generation = makeGeneration(fresh)
-        generations.append(generation)
-        pendingReload = (generation, now() + Self.readyTimeout, newlyBound)
-    }
-
     private func beginStop(graceful: Bool) {
         // A second QUIT changes nothing; TERM during a graceful stop makes it fast.
         if let stop = stopping, !(stop.graceful && !graceful) { return }
-        let timeout = graceful ? Double(config.server.shutdownTimeout.components.seconds) : 2
+        let timeout = graceful ? Double(current.config.server.shutdownTimeout.components.seconds) : 2
         stopping = (graceful, now() + timeout)
         notify.send("STOPPING=1")
         logger.info(graceful ? "QUIT: draining workers, then exiting" : "stopping now")
+        // New connections are refused from now on rather than queued for
+        // workers that no longer accept (systemd's own copies stay with it).
+        listeners.close(Array(listeners.addresses))
+        if let reload = pendingReload {
+            pendingReload = nil
+            reload.answer(["failed", "the server is stopping"])
+        }
+        queuedReload?.forEach { $0.answer(["failed", "the server is stopping"]) }
+        queuedReload = nil
         for worker in allWorkers {
             if graceful { quit(worker) } else { _ = Glibc.kill(worker.pid, SIGTERM) }
         }
@@ -266,7 +262,7 @@ public final class Master {
         for worker in allWorkers { _ = Glibc.kill(worker.pid, SIGUSR1) }
     }
 
-    private func retire(_ generation: Generation) {
+    func retire(_ generation: Generation) {
         generation.isRetiring = true
         for worker in generation.workers.values { quit(worker) }
     }
@@ -277,7 +273,7 @@ public final class Master {
         _ = Glibc.kill(worker.pid, SIGQUIT)
     }
 
-    private func kill(_ worker: WorkerProcess, reason: String) {
+    func kill(_ worker: WorkerProcess, reason: String) {
         logger.error("killing worker \(worker.pid): \(reason)")
         worker.killed = true
         _ = Glibc.kill(worker.pid, SIGKILL)
@@ -286,30 +282,33 @@ public final class Master {
     // MARK: helpers
 
     /// The generation serving: the newest one that is neither retiring nor still starting in a reload.
-    private var current: Generation {
+    var current: Generation {
         let starting = pendingReload?.generation
         return generations.last { !$0.isRetiring && $0 !== starting } ?? generations.last!
     }
     private var allWorkers: [WorkerProcess] { generations.flatMap { Array($0.workers.values) } }
 
-    private var status: String {
+    var status: String {
         "\(current.workers.count) workers, generation \(current.id), last reload: \(lastReload)"
     }
 
-    private func makeGeneration(_ config: Config) -> Generation {
+    func makeGeneration(_ config: Config, logger: Logger, errorLog: LogFile) -> Generation {
         defer { nextGenerationID += 1 }
         return Generation(id: nextGenerationID, config: config, listeners: listeners.inherited(for: config),
-                          target: Generation.workerCount(config))
+                          target: Generation.workerCount(config), logger: logger, errorLog: errorLog)
     }
 
     private func launch(for generation: Generation) -> WorkerProcess.Launch {
         let used = Set(generation.listeners.map(\.descriptor))
         let otherListeners = listeners.descriptors.filter { !used.contains($0) }
-        return WorkerProcess.Launch(config: generation.config, listeners: generation.listeners, logger: logger,
-                                    errorLog: errorLog, signals: signals, closeInChild: otherListeners + allWorkers.map(\.pipe))
+        let control = [self.control?.descriptor].compactMap { $0 } + commandClients.map(\.descriptor)
+            + (pendingReload?.waiters ?? []).map(\.descriptor) + (queuedReload ?? []).map(\.descriptor)
+        return WorkerProcess.Launch(config: generation.config, listeners: generation.listeners, logger: generation.logger,
+                                    errorLog: generation.errorLog, signals: signals,
+                                    closeInChild: otherListeners + allWorkers.map(\.pipe) + control)
     }
 
-    private func now() -> Double {
+    func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9

@@ -29,14 +29,15 @@ struct SignalInbox {
         }
     }
 
-    /// In a freshly forked worker: default dispositions, nothing blocked, no signalfd.
+    /// In a freshly forked worker: default dispositions, no signalfd — and
+    /// the signals still blocked: the worker takes QUIT, TERM, INT and USR1
+    /// once its handlers are in place, so one sent while it starts waits
+    /// instead of killing it. (Scripts start with an empty mask: posix_spawn
+    /// sets it.)
     func resetInChild() {
         close(descriptor)
         for number in Self.handled { signal(number, SIG_DFL) }
         signal(SIGPIPE, SIG_IGN)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        sigprocmask(SIG_SETMASK, &empty, nil)
     }
 
     private static func mask() -> sigset_t {

@@ -98,14 +98,15 @@ final class WorkerProcess {
             launch.logger.critical("worker cannot start: \(error)")
             _exit(2)
         }
-        let notify: @Sendable (UInt8) -> Void = { byte in
+        // False once the master is gone: its end of the pipe closed (EPIPE; SIGPIPE is ignored).
+        let notify: @Sendable (UInt8) -> Bool = { byte in
             var byte = byte
-            _ = write(pipe, &byte, 1)
+            return write(pipe, &byte, 1) == 1 || errno != EPIPE
         }
         do {
             try Worker.run(config: launch.config, listeners: launch.listeners, accessLog: accessLog,
                            errorLog: launch.errorLog, logger: launch.logger, scripts: scripts,
-                           onReady: { notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
+                           onReady: { _ = notify(UInt8(ascii: "R")) }, heartbeat: { notify(UInt8(ascii: "h")) })
         } catch {
             launch.logger.critical("worker failed: \(error)")
             _exit(1)

@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import Logging
 import NIOCore
@@ -10,10 +9,14 @@ import SwerveConfig
 public struct InheritedListener: Sendable {
     public var address: ListenAddress
     public var descriptor: Int32
+    /// The socket's listen(2) backlog: the config's for sockets the master
+    /// bound, systemd's `Backlog=` for adopted ones.
+    public var backlog: Int32
 
-    public init(address: ListenAddress, descriptor: Int32) {
+    public init(address: ListenAddress, descriptor: Int32, backlog: Int32) {
         self.address = address
         self.descriptor = descriptor
+        self.backlog = backlog
     }
 }
 
@@ -29,7 +32,10 @@ public enum Worker {
     public static func run(config: Config, listeners: [InheritedListener], accessLog: AccessLog?,
                            errorLog: LogFile? = nil, logger: Logger, scripts: ScriptRegistry? = nil,
                            onReady: @escaping @Sendable () -> Void = {},
-                           heartbeat: (@Sendable () -> Void)? = nil) throws {
+                           heartbeat: (@Sendable () -> Bool)? = nil) throws {
+        // Before any thread starts: every thread inherits the mask, and only the
+        // signal thread takes these (a forked worker has had them blocked since fork).
+        SignalThread.block(WorkerLifecycle.handledSignals)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
@@ -66,14 +72,16 @@ public enum Worker {
                 }
                 .withBoundSocket(listener.descriptor)
                 .wait()
+            // NIO listens again on an adopted socket with its own backlog (128):
+            // the socket's own is put back (listen(2) on a listening socket only resizes it).
+            Glibc.listen(listener.descriptor, listener.backlog)
             channels.append(channel)
         }
         let listening = channels
         let lifecycle = WorkerLifecycle(worker: worker, listeners: listening, reaper: reaper, errorLog: errorLog,
                                         heartbeat: heartbeat)
         try eventLoop.submit { worker.serverChannels = listening; lifecycle.start() }.wait()
-        let signals = lifecycle.installSignalHandlers()
-        defer { signals.forEach { $0.cancel() } }
+        lifecycle.installSignalHandlers()
         onReady()
         logger.info("worker serving \(listeners.map(\.address.description).joined(separator: ", "))")
         try lifecycle.finished.wait()

@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import NIOCore
 import NIOHTTP1
@@ -12,7 +11,8 @@ final class WorkerLifecycle: @unchecked Sendable {
     private let listeners: [Channel]
     private let reaper: ChildReaper
     private let done: EventLoopPromise<Void>
-    private let heartbeat: (@Sendable () -> Void)?
+    /// Writes the heartbeat; false once the master is gone (its pipe is closed).
+    private let heartbeat: (@Sendable () -> Bool)?
     /// The error log inherited from the master, reopened on USR1 like the access log.
     private let errorLog: LogFile?
     private var flushTask: RepeatedTask?
@@ -20,7 +20,7 @@ final class WorkerLifecycle: @unchecked Sendable {
     var finished: EventLoopFuture<Void> { done.futureResult }
 
     init(worker: WorkerContext, listeners: [Channel], reaper: ChildReaper, errorLog: LogFile?,
-         heartbeat: (@Sendable () -> Void)?) {
+         heartbeat: (@Sendable () -> Bool)?) {
         self.worker = worker
         self.reaper = reaper
         self.errorLog = errorLog
@@ -31,31 +31,38 @@ final class WorkerLifecycle: @unchecked Sendable {
 
     /// The once-a-second tick: access-log flush and the heartbeat to the master.
     func start() {
-        heartbeat?()
-        flushTask = worker.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [worker, heartbeat] _ in
+        beat()
+        flushTask = worker.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             worker.accessLog?.flush()
-            heartbeat?()
+            beat()
         }
     }
 
-    /// Dispatch sources turn signals into calls on the event loop (workers may use threads).
-    func installSignalHandlers() -> [DispatchSourceSignal] {
+    private func beat() {
+        guard let heartbeat, !heartbeat(), !worker.isDraining else { return }
+        // An orphan would serve an old config forever and hold the ports a new master needs.
+        worker.logger.error("the master is gone; draining")
+        drain()
+    }
+
+    /// The signals the worker acts on; blocked in every thread from fork on.
+    static let handledSignals: [Int32] = [SIGQUIT, SIGTERM, SIGINT, SIGUSR1]
+
+    /// Takes the handled signals on their own thread and runs their actions
+    /// on the event loop.
+    func installSignalHandlers() {
         // The master's own signals, should they reach a worker (`pkill -HUP swerve`
         // matches both process names): ignored, as nginx's workers do. By default
         // HUP would kill the worker and TTIN/TTOU would stop it.
         for ignored in [SIGHUP, SIGTTIN, SIGTTOU, SIGUSR2, SIGWINCH] { signal(ignored, SIG_IGN) }
-        let actions: [(Int32, @Sendable () -> Void)] = [
-            (SIGQUIT, { [self] in self.drain() }),
-            (SIGTERM, { [self] in self.stop() }),
-            (SIGINT, { [self] in self.stop() }),
-            (SIGUSR1, { [self] in self.reopenLogs() }),
-        ]
-        return actions.map { signalNumber, action in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [worker] in worker.eventLoop.execute(action) }
-            source.resume()
-            return source
+        SignalThread.start(Self.handledSignals) { [self] number in
+            worker.eventLoop.execute { [self] in
+                switch number {
+                case SIGQUIT: drain()
+                case SIGUSR1: reopenLogs()
+                default: stop()
+                }
+            }
         }
     }
 

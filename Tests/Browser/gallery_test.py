@@ -12,9 +12,9 @@ unknown photo → 404; and the other examples (form echo by GET and POST, the
 template script, the static image). Screenshots at 360×740 and 1280×800 go to
 ARTIFACT_DIR (default .build/browser-artifacts), never into git.
 
-Needs chromium, chromium-driver and python3-selenium (Debian packages). When
-they are missing it says so and exits 0 (skipped), so `make test` runs
-everywhere; `.ci/run` installs them.
+Needs chromium, chromium-driver and python3-selenium (Debian packages);
+`make test` installs them. When they are missing it says so and fails: a
+test that passes without running would hide a broken gallery.
 """
 import os
 import re
@@ -54,9 +54,9 @@ def wait(driver):
     return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
 
-def skip(reason):
-    print("SKIPPED browser test: %s (install with: apt-get install chromium chromium-driver python3-selenium)" % reason)
-    sys.exit(0)
+def cannot_run(reason):
+    print("FAILED browser test: %s (install with: apt-get install chromium chromium-driver python3-selenium)" % reason)
+    sys.exit(1)
 
 
 def png(width, height, top, bottom):
@@ -331,9 +331,9 @@ def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "swerve"))
     artifacts = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, ".build", "browser-artifacts"))
     if webdriver is None:
-        skip("python3-selenium is not installed")
+        cannot_run("python3-selenium is not installed")
     if not CHROMIUM or not os.path.exists(CHROMEDRIVER):
-        skip("chromium or chromium-driver is not installed")
+        cannot_run("chromium or chromium-driver is not installed")
     if not os.path.exists(binary):
         raise SystemExit("no swerve binary at %s (run make build)" % binary)
     os.makedirs(artifacts, exist_ok=True)

@@ -44,13 +44,21 @@ for file in index.html upload.html upload.js form.html style.css images/swerve.p
 done
 expect_absent /var/www/swerve/uploads/.gitkeep
 "$stage/usr/local/bin/swerve" --version | grep -q '^swerve ' || fail "the installed binary does not run"
-ok "files and modes"
+# It runs without the Swift toolchain: the runtime and Foundation are linked in.
+if ldd "$stage/usr/local/bin/swerve" | grep -Ei 'swift|foundation|dispatch|BlocksRuntime'; then
+    fail "the installed binary needs the Swift toolchain's shared libraries"
+fi
+ok "files and modes; the binary needs no toolchain"
 
 # Paths filled in.
 expect_text /etc/systemd/system/swerve.service "ExecStart=/usr/local/bin/swerve serve -c /etc/swerve/config.yaml"
 expect_text /etc/systemd/system/swerve.service "ExecStartPre=/usr/local/bin/swerve check -c /etc/swerve/config.yaml"
 expect_text /etc/systemd/system/swerve.service "ReadWritePaths=/var/www/swerve/uploads"
+expect_text /etc/systemd/system/swerve.service 'ExecReload=/usr/local/bin/swerve signal reload -c /etc/swerve/config.yaml --pid $MAINPID'
+expect_text /etc/systemd/system/swerve.service "StartLimitBurst=5"
 expect_text /etc/logrotate.d/swerve "/usr/local/bin/swerve signal reopen -c /etc/swerve/config.yaml"
+# A failing reopen must reach logrotate (and so the journal), not be discarded.
+grep -A3 postrotate "$stage/etc/logrotate.d/swerve" | grep -q '|| true\|/dev/null' && fail "logrotate's postrotate discards a failing reopen"
 expect_text /usr/lib/sysusers.d/swerve.conf "u swerve"
 if grep -q "@[A-Z]*@" "$stage/etc/systemd/system/swerve.service" "$stage/etc/systemd/system/swerve.socket" \
         "$stage/etc/logrotate.d/swerve"; then

@@ -26,11 +26,27 @@ import Testing
         """
     }
 
-    private func start(workers: Int = 2, level: String = "info", server: String = "") throws -> TestServer {
-        let instance = try TestServer(config: Self.config(workers: workers, server: server, level: level), files: Self.files)
+    /// A server with `config(…)` whose workers all run.
+    static func start(workers: Int = 2, level: String = "info", server: String = "") throws -> TestServer {
+        let instance = try TestServer(config: config(workers: workers, server: server, level: level), files: files)
         try instance.start()
         try waitUntil("\(workers) workers run", timeout: 10) { instance.workers.count == workers }
         return instance
+    }
+
+    private func start(workers: Int = 2, level: String = "info", server: String = "") throws -> TestServer {
+        try Self.start(workers: workers, level: level, server: server)
+    }
+
+    /// The config with a second vhost, `other.test`, serving `{ROOT}/other/who.txt` ("other").
+    static func configWithOtherVhost(_ server: TestServer) throws -> String {
+        try FileManager.default.createDirectory(at: server.root.appendingPathComponent("other"), withIntermediateDirectories: true)
+        try Data("other".utf8).write(to: server.root.appendingPathComponent("other/who.txt"))
+        return config(port: String(server.port), extraVhost: """
+              - names: [other.test]
+                listen: ["127.0.0.1:\(server.port)"]
+                root: {ROOT}/other
+            """)
     }
 
     @Test func workersAreChildrenOfASingleThreadedMasterAndShareTheLoad() throws {
@@ -117,13 +133,7 @@ import Testing
     @Test func reloadAddsAVhostAndKeepsServing() throws {
         let server = try start()
         let before = server.workers
-        try FileManager.default.createDirectory(at: server.root.appendingPathComponent("other"), withIntermediateDirectories: true)
-        try Data("other".utf8).write(to: server.root.appendingPathComponent("other/who.txt"))
-        try server.rewriteConfig(Self.config(port: String(server.port), extraVhost: """
-              - names: [other.test]
-                listen: ["127.0.0.1:\(server.port)"]
-                root: {ROOT}/other
-            """))
+        try server.rewriteConfig(Self.configWithOtherVhost(server))
         server.signal(SIGHUP)
         try waitUntil("generation 2 serves", timeout: 10) { server.errorLog.contains("reload complete: generation 2") }
         try waitUntil("old workers are gone", timeout: 10) { Set(server.workers).isDisjoint(with: before) && server.workers.count == 2 }
@@ -316,6 +326,16 @@ import Testing
         }
         try waitUntil("the master adopts the socket", timeout: 10) { server.errorLog.contains("generation 1 ready") }
         #expect(server.errorLog.contains("adopted listener 127.0.0.1:\(server.port) from systemd"))
+        // systemd's Backlog= (16 here) stays: the worker puts it back after NIO's listen.
+        let ss = Process()
+        ss.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ss.arguments = ["-c", "ss -ltnH 'sport = :\(server.port)'"]
+        let out = Pipe()
+        ss.standardOutput = out
+        try ss.run()
+        let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ss.waitUntilExit()
+        #expect(line.split(whereSeparator: \.isWhitespace).dropFirst(2).first == "16", "ss: \(line)")
         let connection = try server.connect()
         try connection.send("GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
         #expect(try connection.readResponse().text == "alpha")

@@ -300,3 +300,38 @@ private func json(_ line: Substring) throws -> [String: Any] {
         #expect(new.split(separator: "\n").count == 1)
     }
 }
+
+/// A reopen (USR1, after logrotate moved the file) keeps the descriptor
+/// number: a thread writing during the swap writes to the old file or the
+/// new one, never to a closed descriptor or a file opened meanwhile.
+@Suite struct LogFileReopenTests {
+    @Test func reopenKeepsTheDescriptorAndSwitchesFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-logfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("error.log").path
+        let file = try LogFile(path: path, descriptor: -1)
+        let number = file.descriptor
+        file.write("before\n")
+        #expect(rename(path, path + ".1") == 0)
+        try file.reopen()
+        #expect(file.descriptor == number)
+        #expect(fcntl(number, F_GETFD) & FD_CLOEXEC != 0)
+        file.write("after\n")
+        #expect(try String(contentsOfFile: path + ".1", encoding: .utf8) == "before\n")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "after\n")
+    }
+
+    @Test func aFailedReopenKeepsWritingToTheOldFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-logfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("sub/error.log").path
+        try FileManager.default.createDirectory(atPath: folder.appendingPathComponent("sub").path, withIntermediateDirectories: true)
+        let file = try LogFile(path: path, descriptor: -1)
+        #expect(rename(folder.appendingPathComponent("sub").path, folder.appendingPathComponent("moved").path) == 0)
+        #expect(throws: LogFileError.self) { try file.reopen() }
+        file.write("still here\n")
+        #expect(try String(contentsOfFile: folder.appendingPathComponent("moved/error.log").path, encoding: .utf8) == "still here\n")
+    }
+}

@@ -32,6 +32,10 @@ static inline int swerve_set_process_name(const char *name) {
 
 /// pipe2(fds, O_CLOEXEC) (a GNU extension too).
 int swerve_pipe_cloexec(int fds[2]);
+/// The uid of the process at the other end of a Unix socket (SO_PEERCRED), -1 on error.
+long swerve_peer_uid(int fd);
+/// dup3(old, new, O_CLOEXEC): `new` refers to `old`'s file from one instant on.
+int swerve_dup_cloexec(int old, int new_fd);
 
 /// posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29): the child's working directory.
 /// Defined in shims.c, which is compiled with _GNU_SOURCE.

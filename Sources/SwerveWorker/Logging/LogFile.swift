@@ -1,3 +1,4 @@
+import CSwerveShims
 import Glibc
 
 /// A log destination that can be reopened (USR1, for logrotate): a path
@@ -7,16 +8,15 @@ import Glibc
 /// so whole lines written by several worker processes never interleave.
 public final class LogFile: @unchecked Sendable {
     public let path: String?
-    public private(set) var descriptor: Int32
+    /// Fixed for the file's life: a reopen replaces what it refers to.
+    public let descriptor: Int32
     /// Pipes only keep writes of up to PIPE_BUF bytes whole.
-    public private(set) var atomicWriteLimit: Int
+    public let atomicWriteLimit: Int
 
     /// Opens `path` for appending (created 0640), or uses `descriptor` when path is nil.
     public init(path: String?, descriptor: Int32) throws(LogFileError) {
         self.path = path
-        self.descriptor = descriptor
-        self.atomicWriteLimit = 64 * 1024
-        if let path { self.descriptor = try Self.open(path) }
+        self.descriptor = try path.map { path throws(LogFileError) in try Self.open(path) } ?? descriptor
         atomicWriteLimit = Self.isPipe(self.descriptor) ? Int(PIPE_BUF) : 64 * 1024
     }
 
@@ -24,13 +24,19 @@ public final class LogFile: @unchecked Sendable {
         if path != nil { close(descriptor) }
     }
 
-    /// Opens the path anew and swaps descriptors; the old file keeps what was written to it.
+    /// Opens the path anew and puts the new file under the same descriptor
+    /// number (dup3 replaces it in one step), so a thread writing meanwhile
+    /// writes whole lines to the old file or the new one — never to a closed
+    /// descriptor, or to whatever file was opened next under its number.
     public func reopen() throws(LogFileError) {
         guard let path else { return }
         let fresh = try Self.open(path)
-        let old = descriptor
-        descriptor = fresh
-        close(old)
+        if swerve_dup_cloexec(fresh, descriptor) < 0 {
+            let reason = String(cString: strerror(errno))
+            close(fresh)
+            throw LogFileError(path: path, reason: reason)
+        }
+        close(fresh)
     }
 
     /// Writes all of `bytes` (retrying short writes and EINTR); errors are dropped,
