@@ -188,6 +188,30 @@ import Testing
         #expect(check.stderr.contains("is not writable: read-only file system"), "\(check.stderr)")
     }
 
+    @Test(.enabled(if: getuid() == 0, "needs root to run the check as another user"))
+    func checkAsTheServicesUserReportsAnUploadDirItCannotWrite() throws {
+        let server = try TestServer(config: MasterTests.config(workers: 1, extraVhost: """
+                routes:
+                  - path: /upload
+                    type: upload
+                    dir: {DIR}/root-only
+            """), files: MasterTests.files)
+        let folder = server.folder.appendingPathComponent("root-only")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        #expect(chmod(folder.path, 0o755) == 0 && chmod(server.folder.path, 0o755) == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        process.arguments = ["-u", "nobody", "--", SwerveBinary.path, "check", "-c", server.configFile.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(text.contains("upload dir '\(folder.path)' is not writable by user 'nobody'"), "\(text)")
+    }
+
     private func mountReadOnly(_ path: String) -> Bool {
         mount("tmpfs", path, "tmpfs", UInt(MS_RDONLY), "size=64k") == 0
     }
