@@ -18,9 +18,9 @@ public enum ReloadRequest {
             return fail("cannot reach master \(pid) on its control socket @\(name): \(errnoText()) (--no-wait sends HUP without waiting)")
         }
         let command = Array("reload\n".utf8)
-        guard send(fd, command, command.count, Int32(MSG_NOSIGNAL)) == command.count else {
-            return fail("cannot send to master \(pid): \(errnoText())")
-        }
+        // A master that refuses this client answers and closes at once, maybe before
+        // the command is sent: its answer is read even when the send fails.
+        let sendError = send(fd, command, command.count, Int32(MSG_NOSIGNAL)) == command.count ? nil : errnoText()
         var reply: [UInt8] = []
         let deadline = monotonic() + timeout
         while true {
@@ -50,6 +50,7 @@ public enum ReloadRequest {
             for line in lines.dropFirst() where !line.isEmpty { writeError("\(line)\n") }
             return 1
         default:
+            if let sendError { return fail("cannot send to master \(pid): \(sendError)") }
             return fail("master \(pid) closed the control socket without a verdict")
         }
     }
