@@ -39,11 +39,11 @@ public enum Worker {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
-        defer {
-            // The loop first: no request may reach a thread pool that is gone.
-            try? group.syncShutdownGracefully()
-            try? threadPool.syncShutdownGracefully()
-        }
+        // Neither is shut down on the way out: the worker process exits next
+        // (`_exit`), which ends every thread. NIO's graceful shutdowns complete
+        // on a Dispatch queue, whose thread logs "Failed to set thread priority"
+        // under the hardened unit at every worker exit; and by then the drain
+        // has finished every request and the access log is flushed.
         let eventLoop = group.next()
         let dates = DateCache()
         let cache = FileCache()
