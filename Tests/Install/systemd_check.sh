@@ -85,6 +85,7 @@ inside journalctl -u swerve.service --since "@$since" --no-pager | grep -q "read
     && ok "and says to add it to ReadWritePaths= and restart" || fail "the journal does not say what to do"
 cp "$saved" "$config"
 
+echo "  $(inside systemd-analyze security swerve.service 2>/dev/null | tail -1)"
 inside systemctl stop swerve.service && ok "stop drains and exits" || fail "stop failed"
 if inside journalctl --since "@$since" --no-pager | grep -q "thread priority"; then fail "libdispatch logged 'Failed to set thread priority'"
 else ok "no 'Failed to set thread priority' line"; fi
