@@ -16,7 +16,7 @@ public enum Listeners {
     public static func bind(_ address: ListenAddress, backlog: Int) throws(Failure) -> Int32 {
         let family = address.family == .ipv4 ? AF_INET : AF_INET6
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(address: address, reason: errnoText()) }
+        guard fd >= 0 else { throw Failure(address: address, reason: FileSystem.errnoText()) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         if address.family == .ipv6 {
@@ -42,14 +42,13 @@ public enum Listeners {
             }
         }
         guard bound == 0, listen(fd, Int32(backlog)) == 0 else {
-            let reason = errnoText()
+            let reason = FileSystem.errnoText()
             close(fd)
             throw Failure(address: address, reason: reason)
         }
         return fd
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 /// Every listening socket the master holds, by address. Sockets are bound

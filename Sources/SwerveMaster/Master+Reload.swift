@@ -76,16 +76,8 @@ extension Master {
     private func logging(for fresh: Config) throws(LogFileError) -> (Logger, LogFile) {
         let serving = current.config.logging
         if fresh.logging.errorLog == serving.errorLog && fresh.logging.level == serving.level { return (logger, errorLog) }
-        let file: LogFile
-        if fresh.logging.errorLog == serving.errorLog {
-            file = errorLog
-        } else if case .file(let path) = fresh.logging.errorLog {
-            file = try LogFile(path: path, descriptor: -1)
-        } else {
-            file = try LogFile(path: nil, descriptor: STDERR_FILENO)
-        }
-        let level = fresh.logging.level.swiftLogLevel
-        return (Logger(label: "swerve") { _ in ErrorLogHandler(file: file, level: level) }, file)
+        let file = fresh.logging.errorLog == serving.errorLog ? errorLog : try ErrorLogHandler.openFile(fresh.logging.errorLog)
+        return (ErrorLogHandler.logger(file: file, level: fresh.logging.level.swiftLogLevel), file)
     }
 
     private func reject(_ reasons: [String], summary: String, waiters: [ControlClient]) {

@@ -308,11 +308,7 @@ public final class Master {
                                     closeInChild: otherListeners + allWorkers.map(\.pipe) + control)
     }
 
-    func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    func now() -> Double { MonotonicClock.seconds }
 
     static func describe(_ status: Int32) -> String {
         let signal = status & 0x7f

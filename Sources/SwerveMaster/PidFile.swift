@@ -1,4 +1,5 @@
 import Glibc
+import SwerveConfig
 
 /// The master's pid file: written at start, removed at exit, read by
 /// `swerve signal` to find the master.
@@ -22,12 +23,12 @@ public enum PidFile {
     public static func write(_ pid: pid_t, to path: String) throws(Failure) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .cannotWrite(path: path, reason: errnoText()) }
+        guard fd >= 0 else { throw .cannotWrite(path: path, reason: FileSystem.errnoText()) }
         let text = Array("\(pid)\n".utf8)
         let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == text.count, rename(temporary, path) == 0 else {
-            let reason = errnoText()
+            let reason = FileSystem.errnoText()
             unlink(temporary)
             throw .cannotWrite(path: path, reason: reason)
         }
@@ -35,7 +36,7 @@ public enum PidFile {
 
     public static func read(_ path: String) throws(Failure) -> pid_t {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: FileSystem.errnoText()) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -50,7 +51,6 @@ public enum PidFile {
         if (try? read(path)) == pid { unlink(path) }
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 extension String {

@@ -1,4 +1,5 @@
 import Glibc
+import SwerveConfig
 
 /// The client side of the control socket, for `swerve signal reload`: asks
 /// the master for a reload and waits for its verdict (SPEC §3.1). Runs in the
@@ -8,30 +9,30 @@ public enum ReloadRequest {
     public static func run(master pid: Int32, timeout: Double) -> Int32 {
         let name = ControlSocket.name(master: pid)
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return fail("cannot create a socket: \(errnoText())") }
+        guard fd >= 0 else { return fail("cannot create a socket: \(FileSystem.errnoText())") }
         defer { close(fd) }
         var (address, length) = ControlSocket.address(name)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
         guard connected == 0 else {
-            return fail("cannot reach master \(pid) on its control socket @\(name): \(errnoText()) (--no-wait sends HUP without waiting)")
+            return fail("cannot reach master \(pid) on its control socket @\(name): \(FileSystem.errnoText()) (--no-wait sends HUP without waiting)")
         }
         let command = Array("reload\n".utf8)
         // A master that refuses this client answers and closes at once, maybe before
         // the command is sent: its answer is read even when the send fails.
-        let sendError = send(fd, command, command.count, Int32(MSG_NOSIGNAL)) == command.count ? nil : errnoText()
+        let sendError = send(fd, command, command.count, Int32(MSG_NOSIGNAL)) == command.count ? nil : FileSystem.errnoText()
         var reply: [UInt8] = []
-        let deadline = monotonic() + timeout
+        let deadline = MonotonicClock.seconds + timeout
         while true {
-            let left = deadline - monotonic()
+            let left = deadline - MonotonicClock.seconds
             guard left > 0 else {
                 writeError("swerve: no verdict from master \(pid) after \(Int(timeout)) s; the reload may still complete (see the error log)\n")
                 return 2
             }
             var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pollFD, 1, Int32(min(left, 1) * 1000))
-            if ready < 0 && errno != EINTR { return fail("poll: \(errnoText())") }
+            if ready < 0 && errno != EINTR { return fail("poll: \(FileSystem.errnoText())") }
             guard ready > 0 else { continue }
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = read(fd, &buffer, buffer.count)
@@ -62,11 +63,4 @@ public enum ReloadRequest {
 
     private static func writeOutput(_ text: String) { write(STDOUT_FILENO, text, text.utf8.count) }
     private static func writeError(_ text: String) { write(STDERR_FILENO, text, text.utf8.count) }
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
-
-    private static func monotonic() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

@@ -74,13 +74,23 @@ extension ErrorLogHandler {
     /// Opens the configured error log and makes it swift-log's backend for this
     /// process; the file is returned for USR1 reopens.
     public static func bootstrap(_ logging: LoggingSettings) throws -> (Logger, LogFile) {
-        let file: LogFile
-        switch logging.errorLog {
-        case .stderr: file = try LogFile(path: nil, descriptor: STDERR_FILENO)
-        case .file(let path): file = try LogFile(path: path, descriptor: -1)
-        }
+        let file = try openFile(logging.errorLog)
         let level = logging.level.swiftLogLevel
         LoggingSystem.bootstrap { _ in ErrorLogHandler(file: file, level: level) }
         return (Logger(label: "swerve"), file)
+    }
+
+    /// The configured error log: a file opened for appending, or stderr.
+    public static func openFile(_ destination: LoggingSettings.ErrorLog) throws(LogFileError) -> LogFile {
+        switch destination {
+        case .stderr: return try LogFile(path: nil, descriptor: STDERR_FILENO)
+        case .file(let path): return try LogFile(path: path, descriptor: -1)
+        }
+    }
+
+    /// A logger writing to `file` at `level`, apart from the process-wide
+    /// bootstrap (a reload's new error log or level).
+    public static func logger(file: LogFile, level: Logger.Level) -> Logger {
+        Logger(label: "swerve") { _ in ErrorLogHandler(file: file, level: level) }
     }
 }

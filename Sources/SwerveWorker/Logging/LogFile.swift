@@ -16,7 +16,11 @@ public final class LogFile: @unchecked Sendable {
     /// Opens `path` for appending (created 0640), or uses `descriptor` when path is nil.
     public init(path: String?, descriptor: Int32) throws(LogFileError) {
         self.path = path
-        self.descriptor = try path.map { path throws(LogFileError) in try Self.open(path) } ?? descriptor
+        if let path {
+            self.descriptor = try Self.open(path)
+        } else {
+            self.descriptor = descriptor
+        }
         atomicWriteLimit = Self.isPipe(self.descriptor) ? Int(PIPE_BUF) : 64 * 1024
     }
 
