@@ -25,17 +25,9 @@ import Testing
     @Test(.enabled(if: getuid() == 0, "needs root to run the client as another user"))
     func onlyTheServersUserMayAskForAReload() throws {
         let server = try start()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", "nobody", "--", SwerveBinary.path, "signal", "reload", "--pid", String(server.pid), "-c", "/nonexistent.yaml"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(text.contains("permission denied"), "\(text)")
+        let result = try SwerveBinary.run(asUser: "nobody", ["signal", "reload", "--pid", String(server.pid), "-c", "/nonexistent.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("permission denied"), "\(result.stderr)")
         #expect(!server.errorLog.contains("reloading"))
     }
 
@@ -199,17 +191,9 @@ import Testing
         let folder = server.folder.appendingPathComponent("root-only")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         #expect(chmod(folder.path, 0o755) == 0 && chmod(server.folder.path, 0o755) == 0)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", "nobody", "--", SwerveBinary.path, "check", "-c", server.configFile.path]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(text.contains("upload dir '\(folder.path)' is not writable by user 'nobody'"), "\(text)")
+        let result = try SwerveBinary.run(asUser: "nobody", ["check", "-c", server.configFile.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("upload dir '\(folder.path)' is not writable by user 'nobody'"), "\(result.stderr)")
     }
 
     private func mountReadOnly(_ path: String) -> Bool {

@@ -26,8 +26,25 @@ enum SwerveBinary {
 
     /// Runs swerve to completion with `arguments`, killing it after `timeout` seconds.
     static func run(_ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 30) throws -> Result {
+        try runProgram(path, arguments, in: directory, timeout: timeout)
+    }
+
+    /// Runs swerve as `user` (through runuser; the test must be root).
+    static func run(asUser user: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> Result {
+        try runProgram("/usr/sbin/runuser", ["-u", user, "--", path] + arguments, timeout: timeout)
+    }
+
+    /// The backlog of the socket listening on `port`, as `ss -ltn` shows it (Send-Q).
+    static func listenBacklog(port: Int) throws -> String? {
+        let line = try runProgram("/bin/sh", ["-c", "ss -ltnH 'sport = :\(port)'"]).stdout
+        return line.split(whereSeparator: \.isWhitespace).dropFirst(2).first.map(String.init)
+    }
+
+    /// Runs any program to completion, killing it after `timeout` seconds.
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: URL? = nil,
+                           timeout: TimeInterval = 30) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
