@@ -11,6 +11,12 @@ let staticFoundation = ["-Xlinker", "--start-group"]
        "swift_StringProcessing", "swiftDispatch", "dispatch", "BlocksRuntime"].map { "-l" + $0 }
     + ["-Xlinker", "--end-group"]
 
+/// Test code itself is compiled without optimisation: the product modules it
+/// tests are the optimised release build, but the test modules' own code
+/// needs no optimiser, and whole-module optimisation of them was the build's
+/// slowest tail (CI has 2 cores and 15 minutes).
+let testCode: [SwiftSetting] = [.unsafeFlags(["-Onone"])]
+
 // Dependencies point one way: CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster ← swerve.
 // See docs/architecture.md.
 let package = Package(
@@ -23,7 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,9 +38,12 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         .target(name: "CSwerveShims"),
+        // Certificates are read and checked with BoringSSL, as the workers'
+        // TLS will use them (CNIOBoringSSL comes with NIOSSL; no TLS context
+        // and no thread is made in the master: docs/architecture.md).
         .target(
             name: "SwerveConfig",
-            dependencies: ["CYAML"]
+            dependencies: ["CYAML", .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .target(
             name: "SwerveWorker",
@@ -46,8 +55,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -75,7 +85,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SwerveConfigTests",
-            dependencies: ["SwerveConfig"]
+            dependencies: ["SwerveConfig"],
+            swiftSettings: testCode
         ),
         .testTarget(
             name: "SwerveWorkerTests",
@@ -87,17 +98,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
-            ]
+            ],
+            swiftSettings: testCode
         ),
         .testTarget(
             name: "SwerveMasterTests",
-            dependencies: ["SwerveMaster"]
+            dependencies: ["SwerveMaster"],
+            swiftSettings: testCode
         ),
         // Runs the built `swerve` binary (it does not link it: the binary links
         // the runtime statically, the tests cannot). `swift build --build-tests`
         // builds both.
         .testTarget(
-            name: "IntegrationTests"
+            name: "IntegrationTests",
+            swiftSettings: testCode
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,4 @@
 import CSwerveShims
-import Crypto
 import Glibc
 import NIOCore
 import NIOPosix
