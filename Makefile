@@ -51,7 +51,8 @@ test: deps test-deps
 # Chromium, its driver and Debian's python3-selenium (which belongs to
 # /usr/bin/python3) for the browser test, which fails rather than skips
 # without them; ss (iproute2) and runuser (util-linux) for the integration
-# tests.
+# tests; openssl (certificates made at test time, s_client) and curl for the
+# TLS tests.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -59,6 +60,8 @@ test-deps:
 	/usr/bin/python3 -c 'import selenium' 2>/dev/null || missing="$$missing python3-selenium"; \
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
 	command -v runuser >/dev/null || missing="$$missing util-linux"; \
+	[ -x /usr/bin/openssl ] || missing="$$missing openssl"; \
+	[ -x /usr/bin/curl ] || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \

@@ -12,6 +12,10 @@ public struct Config: Sendable {
     public var logging = LoggingSettings()
     public var mimeTypes = MIMETypes()
     public var vhosts: [VirtualHost] = []
+    /// The key that encrypts TLS session tickets: made by the master at each
+    /// (re)load, before it forks, so any worker of a generation resumes a
+    /// session another one began (docs/configuration.md). Empty without TLS listeners.
+    public var sessionTicketKey: [UInt8] = []
     /// Where top-level settings were written ("server.user" → mark), for messages after decoding.
     public var settingMarks: [String: Mark] = [:]
 
@@ -30,6 +34,11 @@ public struct Config: Sendable {
     }
 
     public var routeCount: Int { vhosts.reduce(0) { $0 + $1.routes.count } }
+
+    /// The addresses that speak TLS (a listen entry ending in " tls").
+    public var tlsAddresses: Set<ListenAddress> {
+        Set(vhosts.flatMap(\.tlsListen))
+    }
 }
 
 public struct ServerSettings: Sendable, Equatable {
@@ -138,6 +147,10 @@ public struct VirtualHost: Sendable {
     /// Fallback for unknown Host on its listeners; else the first vhost listed there is.
     public var isDefault = false
     public var listen: [ListenAddress] = []
+    /// Those of `listen` written with " tls".
+    public var tlsListen: Set<ListenAddress> = []
+    /// The `tls:` block, if any.
+    public var tls: TLSSettings?
     /// Absolute, lexically normalised; the worker resolves symlinks itself.
     public var root = ""
     public var index = ["index.html"]

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reads, decodes and validates a config file: the one entry point the CLI,
 /// the master (at start and on every reload) and the tests use.
 public enum ConfigLoader {
@@ -48,9 +50,10 @@ public enum ConfigLoader {
             return Outcome(config: nil, decoded: Config(file: file, directory: directory), diagnostics: diagnostics)
         }
         var decoder = ConfigDecoder(file: file, directory: directory)
-        let (config, decoded) = decoder.decode(root)
+        var (config, decoded) = decoder.decode(root)
         var validator = ConfigValidator(config: config, diagnostics: decoded)
-        let diagnostics = validator.validate()
+        var diagnostics = validator.validate()
+        CertificateFiles.load(into: &config, diagnostics: &diagnostics, now: Int64(time(nil)))
         return Outcome(config: diagnostics.hasErrors ? nil : config, decoded: config, diagnostics: diagnostics)
     }
 

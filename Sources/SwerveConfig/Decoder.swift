@@ -2,7 +2,7 @@
 /// compiler does; what it could not decode keeps its default.
 /// Cross-field and file-system rules live in Validation.swift.
 struct ConfigDecoder {
-    private var reader: NodeReader
+    var reader: NodeReader
     private var config: Config
 
     init(file: String, directory: String) {
@@ -17,7 +17,8 @@ struct ConfigDecoder {
     static let timeoutKeys = ["header", "body", "keepalive", "send", "script"]
     static let limitKeys = ["max_header_size", "max_body_size"]
     static let loggingKeys = ["access_log", "error_log", "level", "format"]
-    static let vhostKeys = ["names", "default", "listen", "root", "index", "error_pages", "routes"]
+    static let vhostKeys = ["names", "default", "listen", "root", "index", "error_pages", "routes", "tls"]
+    static let tlsKeys = ["certificate", "key", "redirect_http", "hsts"]
     static let routeKeys = ["path", "type"]
     static let routeTypeKeys: [(type: String, keys: [String])] = [
         ("static", ["autoindex", "precompressed", "cache_control"]),
@@ -168,10 +169,12 @@ struct ConfigDecoder {
             for item in list {
                 guard let text = reader.string(item, "listen") else { continue }
                 do {
-                    for address in try ListenAddress.parse(text) where !vhost.listen.contains(address) {
+                    let entry = try ListenAddress.parseEntry(text)
+                    for address in entry.addresses where !vhost.listen.contains(address) {
                         vhost.listen.append(address)
                         vhost.marks.listen.append(item.mark)
                     }
+                    if entry.tls { vhost.tlsListen.formUnion(entry.addresses) }
                 } catch {
                     reader.diagnostics.error(error.message, at: item.mark)
                 }
@@ -205,6 +208,7 @@ struct ConfigDecoder {
                 vhost.marks.errorPages[code] = key.mark
             }
         }
+        if let node = fields["tls"] { vhost.tls = decodeTLS(node) }
         if let node = fields["routes"] {
             decodeRoutes(node, into: &vhost)
         } else {
@@ -380,7 +384,7 @@ struct ConfigDecoder {
     }
 
     /// A key that must be present with a value.
-    private mutating func required(_ fields: Fields, _ key: String, in section: String, at mark: Mark) -> Node? {
+    mutating func required(_ fields: Fields, _ key: String, in section: String, at mark: Mark) -> Node? {
         if let node = fields[key] { return node }
         if let keyMark = fields.keyMark(key) {
             reader.diagnostics.error("'\(key)' has no value", at: keyMark)
@@ -394,7 +398,7 @@ struct ConfigDecoder {
         FileSystem.resolve(text, relativeTo: config.directory)
     }
 
-    private mutating func path(_ node: Node, _ name: String) -> String? {
+    mutating func path(_ node: Node, _ name: String) -> String? {
         reader.word(node, name).map(resolve)
     }
 

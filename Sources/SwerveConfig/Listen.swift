@@ -92,6 +92,17 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
         return [ListenAddress(host: host, port: try parsePort(portText), family: .ipv4)]
     }
 
+    /// Parses a whole `listen` entry: an address as `parse` reads it,
+    /// optionally followed by the word `tls` ("443 tls", "[::]:8443 tls").
+    public static func parseEntry(_ text: String) throws(UnitParseError) -> (addresses: [ListenAddress], tls: Bool) {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if words.count == 2, words[1] == "tls" { return (try parse(String(words[0])), true) }
+        if words.count >= 2 {
+            throw UnitParseError("invalid listen entry '\(text)' (write ADDRESS or 'ADDRESS tls', e.g. \"443 tls\")")
+        }
+        return (try parse(text), false)
+    }
+
     /// Digits only (already checked); range errors quote the number without
     /// leading zeros so "070000" reads as the 70000 it means.
     private static func parsePort(_ digits: Substring) throws(UnitParseError) -> Int {

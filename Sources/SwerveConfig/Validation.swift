@@ -19,6 +19,7 @@ package struct ConfigValidator {
         }
         checkUploadDirsOutsideScriptDirs()
         checkListeners()
+        checkTLS()
         return diagnostics
     }
 
@@ -188,7 +189,7 @@ package struct ConfigValidator {
     }
 
     /// Bare ports expand to two addresses; each place is reported once.
-    private mutating func report(_ message: String, at mark: Mark, _ reported: inout Set<Mark>) {
+    mutating func report(_ message: String, at mark: Mark, _ reported: inout Set<Mark>) {
         guard reported.insert(mark).inserted else { return }
         diagnostics.error(message, at: mark)
     }

@@ -53,8 +53,14 @@ public enum Worker {
             makeSite($0, config: config, threadPool: threadPool, cache: cache, dates: dates, eventLoop: eventLoop,
                      reaper: reaper, logger: logger, shortage: shortage)
         }
+        // Built here, after fork, from the bytes the master read: the master makes no TLS context.
+        let tls = config.tlsAddresses.isEmpty ? nil : try TLSContexts(config: config)
+        if let tls, !tls.sharesTickets {
+            logger.warning("cannot install the shared TLS session ticket key (swift-nio-ssl changed?): sessions resume only at the worker that began them")
+        }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
-                                   threadPool: threadPool, eventLoop: eventLoop, dates: dates, shortage: shortage)
+                                   threadPool: threadPool, eventLoop: eventLoop, dates: dates, shortage: shortage,
+                                   tls: tls)
 
         var channels: [Channel] = []
         for listener in listeners {

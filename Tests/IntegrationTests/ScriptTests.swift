@@ -188,6 +188,7 @@ import Testing
             "CONTENT_TYPE": "application/x-www-form-urlencoded",
             "CONTENT_LENGTH": "17",
             "REDIRECT_STATUS": "200",
+            "REQUEST_SCHEME": "http",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "GREETING": "hello",
             "HTTP_HOST": "localhost",

@@ -114,8 +114,10 @@ private func json(_ line: Substring) throws -> [String: Any] {
         #expect(object["user_agent"] as? String == "curl/8.0")
         #expect(object["vhost"] as? String == "localhost")
         #expect((object["request_time"] as? NSNumber)?.doubleValue == 0.003)
+        #expect(object["tls_version"] as? String == "")
+        #expect(object["sni"] as? String == "")
         #expect(Set(object.keys) == ["time", "remote_addr", "method", "uri", "protocol", "status", "bytes",
-                                     "referer", "user_agent", "vhost", "request_time"])
+                                     "referer", "user_agent", "vhost", "tls_version", "sni", "request_time"])
     }
 
     @Test func jsonEscapesHostileStrings() throws {

@@ -163,11 +163,21 @@ import SwerveWorker
             "QUERY_STRING": "a=%20b+c", "SCRIPT_NAME": "/cgi-bin/app.py", "PATH_INFO": "/x",
             "SCRIPT_FILENAME": "/srv/www/cgi-bin/app.py", "DOCUMENT_ROOT": "/srv/www", "SERVER_NAME": "example.com",
             "SERVER_PORT": "8080", "REMOTE_ADDR": "::1", "REMOTE_PORT": "51000", "REDIRECT_STATUS": "200",
-            "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "3",
+            "REQUEST_SCHEME": "http", "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "3",
             "HTTP_HOST": "Example.COM:8080", "HTTP_X_FORWARDED_FOR": "1.2.3.4", "HTTP_ACCEPT": "a, b", "HTTP_COOKIE": "a=1; b=2",
         ]
         #expect(environment.variables == expected)
         #expect(environment.execveStrings.sorted() == expected.map { "\($0.key)=\($0.value)" }.sorted())
+    }
+
+    @Test func tlsVariables() throws {
+        var request = try request(.GET, uri: "/cgi-bin/app.py", headers: ["Host": "a.test"])
+        request.tls = TLSFacts(version: "TLSv1.2", serverName: "a.test")
+        let variables = CGIEnvironment(request: request, script: script, routeEnvironment: [:]).variables
+        #expect(variables["HTTPS"] == "on")
+        #expect(variables["SSL_PROTOCOL"] == "TLSv1.2")
+        #expect(variables["SSL_TLS_SNI"] == "a.test")
+        #expect(variables["REQUEST_SCHEME"] == "https")
     }
 
     @Test func routePathWins() throws {

@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// How a request's writer reaches the wire on HTTP/1.1: heads encoded once,
 /// one write per small response, the end settled without a promise when it
@@ -22,10 +23,15 @@ extension HTTP1Connection: ResponseTransport {
                                                        isHead: response.isHead, mayKeepAlive: &keepAlive)
         machine.responseHeadSent(keepAlive: keepAlive)
         var buffer = context.channel.allocator.buffer(capacity: 512)
-        ResponseHeadEncoder.write(status: status, headers: headers, isHTTP10: exchange.isHTTP10, keepAlive: keepAlive,
-                                  framing: exchange.framing, dateLine: worker.dates.dateLine, into: &buffer)
+        ResponseHeadEncoder.writeStatusLine(status, isHTTP10: exchange.isHTTP10, into: &buffer)
+        ResponseHeadEncoder.writeHeaders(headers, into: &buffer)
+        if let hsts = exchange.hstsLine { buffer.writeString(hsts) }
+        ResponseHeadEncoder.writeEnd(isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: exchange.framing,
+                                     dateLine: worker.dates.dateLine, into: &buffer)
         exchange.unwritten = buffer
     }
+
+    var fileReader: NonBlockingFileIO? { tls == nil ? nil : worker.fileIO }
 
     func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
         guard let context, let exchange, exchange.response === response else { return }
@@ -37,6 +43,7 @@ extension HTTP1Connection: ResponseTransport {
         var buffer = context.channel.allocator.buffer(capacity: size)
         ResponseHeadEncoder.writeStatusLine(status, isHTTP10: exchange.isHTTP10, into: &buffer)
         for block in headers { buffer.writeImmutableBuffer(block.http1) }
+        if let hsts = exchange.hstsLine { buffer.writeString(hsts) }
         // Prepared headers carry their Content-Length: the framing is the length.
         ResponseHeadEncoder.writeEnd(isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: .length,
                                      dateLine: dateLine, into: &buffer)
@@ -214,7 +221,8 @@ extension HTTP1Connection: ResponseTransport {
             userAgent: head.headers.first(name: "user-agent"),
             vhost: exchange.vhostName,
             milliseconds: Int(elapsed),
-            requestLine: exchange.rawRequestLine)
+            requestLine: exchange.rawRequestLine,
+            tls: tls?.facts)
         accessLog.append(entry, combinedTime: worker.dates.logDate, isoTime: worker.dates.isoDate)
     }
 }

@@ -19,6 +19,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
 
     let worker: WorkerContext
     let listener: ListenAddress
+    /// What TLS negotiated, on a TLS listener; nil on a plain one.
+    let tls: ConnectionTLS?
     var context: ChannelHandlerContext?
     /// The channel's options, fetched once (each fetch boxes a new value).
     var options: NIOSynchronousChannelOptions?
@@ -42,9 +44,10 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     var currentRead: ByteBuffer?
     var pipelinedRead: ByteBuffer?
 
-    init(worker: WorkerContext, listener: ListenAddress) {
+    init(worker: WorkerContext, listener: ListenAddress, tls: ConnectionTLS? = nil) {
         self.worker = worker
         self.listener = listener
+        self.tls = tls
         let timeouts = worker.timeouts
         machine = ConnectionStateMachine(timeouts: .init(
             header: TimeAmount(timeouts.header), body: TimeAmount(timeouts.body),
@@ -243,12 +246,16 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
             if let site {
                 response.errorPages = site.errorPages
                 exchange.vhostName = site.vhost.logName
+                if redirectsToHTTPS(site, exchange) { return }
+                if tls != nil { exchange.hstsLine = site.hstsLine }
             }
             response.sendError(status)
             return
         }
         response.errorPages = route.site.errorPages
         exchange.vhostName = route.site.vhost.logName
+        if redirectsToHTTPS(route.site, exchange) { return }
+        if tls != nil { exchange.hstsLine = route.site.hstsLine }
         if let declared, declared > route.maxBodySize {
             // Refused on its head: no 100 Continue, and the unread body ends the connection.
             response.closeAfterResponse()
@@ -257,6 +264,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         }
         var request = Request(head: head, target: route.target, site: route.site, routePrefix: route.prefix,
                               remoteAddress: remoteAddress, localAddress: localAddress)
+        request.tls = tls?.facts
         request.hasBody = expectsBody
         let sink = route.responder.respond(to: request, response: response)
         exchange.sink = sink
@@ -265,6 +273,17 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         // A responder still deciding (a script looked up in the pool) sends
         // it itself, once it knows: a 404 must not follow a 100.
         if sink.wantsBody && !sink.decidesLater { sendContinue(response) }
+    }
+
+    /// `redirect_http` (SPEC §2.1): on a plain listener, 308 to the same
+    /// path and query on https. True when it answered.
+    func redirectsToHTTPS(_ site: Site, _ exchange: HTTP1Exchange) -> Bool {
+        guard tls == nil, let port = site.httpsRedirectPort else { return false }
+        let host = HTTPSRedirect.host(exchange.head.headers.first(name: "host"), site: site,
+                                      local: localAddress?.ipAddress)
+        let location = HTTPSRedirect.location(host: host, port: port, uri: exchange.head.uri)
+        exchange.response.sendError(.permanentRedirect, headers: ["Location": location])
+        return true
     }
 
     /// Both the request and its response are complete: the next request, or wait.

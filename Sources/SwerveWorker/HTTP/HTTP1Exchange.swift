@@ -10,6 +10,8 @@ final class HTTP1Exchange {
     var sink: RequestBodySink = DiscardingBodySink.shared
     /// The vhost's first name, for the access log.
     var vhostName = "-"
+    /// "Strict-Transport-Security: …\r\n" for a TLS response of a vhost with `hsts`.
+    var hstsLine: String?
     /// The client sent `Expect: 100-continue` and waits for our 100 before the body.
     var awaitsContinue = false
     var requestEnded = false

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Where a response's bytes go — an HTTP/1.1 connection today, an HTTP/2
 /// stream later — so that responders never see the protocol. The transport
@@ -18,6 +19,9 @@ package protocol ResponseTransport: AnyObject {
     func setReading(_ enabled: Bool)
     func sendContinue(_ response: ResponseWriter)
     func cork(_ enabled: Bool)
+    /// Set when file regions cannot be written (TLS must see the bytes to
+    /// encrypt them): files are then read in chunks on this.
+    var fileReader: NonBlockingFileIO? { get }
 }
 
 /// How a responder answers one request; it owns the response's state
@@ -112,6 +116,10 @@ public final class ResponseWriter {
             try? handle.close()
             return
         }
+        if let reader = transport.fileReader {
+            sendFileByReading(region, handle: handle, reader: reader)
+            return
+        }
         transport.cork(true)
         var start = region.readerIndex
         while start < region.endIndex {
@@ -131,8 +139,44 @@ public final class ResponseWriter {
     }
 
     static let sendfileChunk = 2 << 20
+    /// What one read of a file sent over TLS brings in: four TLS records.
+    static let readChunk = 64 << 10
+
+    /// A file read chunk by chunk, each written before the next is read (the
+    /// client's pace sets the reads'); `end` waits for the last.
+    private func sendFileByReading(_ region: FileRegion, handle: NIOFileHandle, reader: NonBlockingFileIO) {
+        readingFile = true
+        let count = region.endIndex - region.readerIndex
+        let writer = NIOLoopBound(self, eventLoop: eventLoop)
+        reader.readChunked(fileHandle: handle, fromOffset: Int64(region.readerIndex), byteCount: count,
+                           chunkSize: Self.readChunk, allocator: allocator, eventLoop: eventLoop) { chunk in
+            let response = writer.value
+            guard !response.isFinishedWriting else {
+                return response.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+            }
+            let written = response.eventLoop.makePromise(of: Void.self)
+            response.transport.writeBody(response, .byteBuffer(chunk), flush: true, promise: written)
+            return written.futureResult
+        }.assumeIsolated().whenComplete { [self] result in
+            try? handle.close()
+            readingFile = false
+            switch result {
+            case .success: if endAfterFile { end() }
+            case .failure: abort()
+            }
+        }
+    }
+
+    /// A file is still being read into the response (`sendFileByReading`).
+    private var readingFile = false
+    private var endAfterFile = false
+    private var isFinishedWriting: Bool { !transport.isActive }
 
     public func end() {
+        if readingFile {
+            endAfterFile = true
+            return
+        }
         guard !ended else { return }
         ended = true
         transport.writeEnd(self)

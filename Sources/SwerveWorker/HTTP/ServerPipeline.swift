@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 import SwerveConfig
 
-/// The handlers of one accepted connection, front to back: the byte
+/// The handlers of one accepted connection, front to back: on a TLS
+/// listener `TLSPipeline`'s handlers, then on every listener the byte
 /// observer → NIOHTTP1's request decoder (llhttp; never a parser of ours)
 /// with `max_header_size` as its limit → `HTTP1Connection`, which answers,
 /// keeps pipelined requests in order and writes response bytes itself.
@@ -13,7 +14,11 @@ package enum ServerPipeline {
         // to a request it finished sending still goes out. Set here rather than
         // as a bootstrap child option, which costs a future chain per accept.
         try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-        let connection = HTTP1Connection(worker: worker, listener: listener)
+        var tls: ConnectionTLS?
+        if let contexts = worker.tls, contexts.addresses.contains(listener) {
+            tls = try TLSPipeline.configure(channel, worker: worker, contexts: contexts, listener: listener)
+        }
+        let connection = HTTP1Connection(worker: worker, listener: listener, tls: tls)
         var limits = NIOHTTPDecoderLimitConfiguration()
         // llhttp's own limit on header bytes; `RequestHeadCheck` adds the request line.
         limits.maxHeaderListSize = worker.config.server.limits.maxHeaderSize

@@ -13,8 +13,12 @@ public final class WorkerContext: @unchecked Sendable {
     let router: Router
     public let dates: DateCache
     public let accessLog: AccessLog?
+    /// The TLS contexts of the TLS listeners; nil when there are none.
+    package let tls: TLSContexts?
     public let logger: Logger
     public let threadPool: NIOThreadPool
+    /// File reads on the pool, for files sent over TLS (no sendfile there).
+    let fileIO: NonBlockingFileIO
     public let eventLoop: EventLoop
     let shortage: ShortageLog
 
@@ -40,7 +44,7 @@ public final class WorkerContext: @unchecked Sendable {
 
     package init(config: Config, sites: [Site], accessLog: AccessLog?, logger: Logger,
                  threadPool: NIOThreadPool, eventLoop: EventLoop, dates: DateCache, shortage: ShortageLog,
-                 now: @escaping @Sendable () -> NIODeadline = { .now() }) {
+                 tls: TLSContexts? = nil, now: @escaping @Sendable () -> NIODeadline = { .now() }) {
         self.now = now
         self.timers = TimerWheel(eventLoop: eventLoop, now: now)
         self.shortage = shortage
@@ -49,8 +53,10 @@ public final class WorkerContext: @unchecked Sendable {
         self.sites = sites
         self.router = Router(sites: sites)
         self.accessLog = accessLog
+        self.tls = tls
         self.logger = logger
         self.threadPool = threadPool
+        self.fileIO = NonBlockingFileIO(threadPool: threadPool)
         self.eventLoop = eventLoop
     }
 

@@ -16,9 +16,12 @@ public struct AccessLogEntry {
     /// The request line as the client sent it, when it could not be parsed
     /// (logged in place of method, URI and version, as nginx does).
     public var requestLine: String? = nil
+    /// The connection's TLS (json's `tls_version` and `sni`); nil over plain HTTP.
+    public var tls: TLSFacts? = nil
 
     public init(remoteAddress: String, method: String, uri: String, version: String, status: Int, bodyBytes: Int,
-                referer: String?, userAgent: String?, vhost: String, milliseconds: Int, requestLine: String? = nil) {
+                referer: String?, userAgent: String?, vhost: String, milliseconds: Int, requestLine: String? = nil,
+                tls: TLSFacts? = nil) {
         self.remoteAddress = remoteAddress
         self.method = method
         self.uri = uri
@@ -30,6 +33,7 @@ public struct AccessLogEntry {
         self.vhost = vhost
         self.milliseconds = milliseconds
         self.requestLine = requestLine
+        self.tls = tls
     }
 }
 
@@ -136,6 +140,11 @@ public final class AccessLog: @unchecked Sendable {
         appendJSONString(e.userAgent ?? "")
         append(",\"vhost\":")
         appendJSONString(e.vhost)
+        // As nginx's $ssl_protocol and $ssl_server_name: empty over plain HTTP.
+        append(",\"tls_version\":")
+        appendJSONString(e.tls?.version ?? "")
+        append(",\"sni\":")
+        appendJSONString(e.tls?.serverName ?? "")
         literal(",\"request_time\":")
         Self.writeSeconds(e.milliseconds, into: &buffer)
         literal("}\n")

@@ -56,6 +56,8 @@ public struct Request: Sendable {
     public var localAddress: SocketAddress?
     /// The request has a body (a Content-Length above 0, or chunked).
     public var hasBody = false
+    /// The connection's TLS; nil over plain HTTP.
+    public var tls: TLSFacts?
     /// How many internal redirects (a script's local `Location`) led here.
     public var internalRedirects = 0
 
@@ -79,11 +81,18 @@ public final class Site: Sendable {
     public let realRoot: String
     public let routes: RouteTable<any Responder>
     public let errorPages: ErrorPages
+    /// "Strict-Transport-Security: …\r\n", sent on its TLS responses (`hsts`).
+    let hstsLine: String?
+    /// With `redirect_http`, the port its plain requests are sent to on https.
+    let httpsRedirectPort: Int?
 
     public init(vhost: VirtualHost, realRoot: String, routes: RouteTable<any Responder>, errorPages: ErrorPages) {
         self.vhost = vhost
         self.realRoot = realRoot
         self.routes = routes
         self.errorPages = errorPages
+        hstsLine = vhost.tls?.hsts.map { "Strict-Transport-Security: \($0)\r\n" }
+        let tlsPort = vhost.listen.first { vhost.tlsListen.contains($0) }?.port
+        httpsRedirectPort = vhost.tls?.redirectHTTP == true ? tlsPort : nil
     }
 }

@@ -54,6 +54,13 @@ public struct CGIEnvironment: Equatable, Sendable {
         variables["SERVER_PORT"] = request.localAddress?.port.map(String.init) ?? ""
         variables["REMOTE_ADDR"] = request.remoteAddress?.ipAddress ?? ""
         variables["REMOTE_PORT"] = request.remoteAddress?.port.map(String.init) ?? ""
+        // As Apache's mod_ssl and nginx's fastcgi_params: how a script tells https from http.
+        variables["REQUEST_SCHEME"] = request.tls == nil ? "http" : "https"
+        if let tls = request.tls {
+            variables["HTTPS"] = "on"
+            variables["SSL_PROTOCOL"] = tls.version
+            if let name = tls.serverName { variables["SSL_TLS_SNI"] = name }
+        }
         // php-cgi refuses to run without it (its guard against direct invocation).
         variables["REDIRECT_STATUS"] = "200"
         if let type = head.headers.first(name: "content-type") { variables["CONTENT_TYPE"] = type }

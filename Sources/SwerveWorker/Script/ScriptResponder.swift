@@ -128,6 +128,7 @@ struct ScriptResponder: Responder {
         var next = Request(head: head, target: route.target, site: route.site, routePrefix: route.prefix,
                            remoteAddress: request.remoteAddress, localAddress: request.localAddress)
         next.internalRedirects = request.internalRedirects + 1
+        next.tls = request.tls
         let sink = route.responder.respond(to: next, response: response)
         sink.receiveEnd()
         return sink

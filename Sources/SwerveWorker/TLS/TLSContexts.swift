@@ -1,0 +1,81 @@
+import CNIOBoringSSL
+import NIOSSL
+import SwerveConfig
+
+/// The worker's TLS: one context per vhost with a certificate, built after
+/// fork from the bytes the master read (SPEC §2.1), and per TLS listener the
+/// SNI → context table, which picks like Host does (exact, then wildcard,
+/// then the listener's default vhost).
+package struct TLSContexts: Sendable {
+    private let table: HostTable<NIOSSLContext>
+    package let addresses: Set<ListenAddress>
+    /// False when the session ticket key could not be installed (see `SessionTicketKey`).
+    package let sharesTickets: Bool
+
+    /// TLS 1.2 suites: ECDHE (forward secrecy) with an AEAD only. TLS 1.3's
+    /// three suites are all of that kind and BoringSSL does not let them be changed.
+    static let tls12Suites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// Offered by ALPN; `h2` joins when HTTP/2 does.
+    static let applicationProtocols = ["http/1.1"]
+
+    package init(config: Config) throws {
+        var vhosts: [VirtualHost] = []
+        var contexts: [NIOSSLContext] = []
+        var shared = true
+        for vhost in config.vhosts where !vhost.tlsListen.isEmpty {
+            // Validation refuses a TLS listener without a checked certificate.
+            guard let material = vhost.tls?.material else { continue }
+            var tlsOnly = vhost
+            tlsOnly.listen = vhost.listen.filter { vhost.tlsListen.contains($0) }
+            let context = try Self.makeContext(material)
+            shared = SessionTicketKey.install(config.sessionTicketKey, in: context) && shared
+            vhosts.append(tlsOnly)
+            contexts.append(context)
+        }
+        table = HostTable(vhosts: vhosts, values: contexts)
+        addresses = config.tlsAddresses
+        sharesTickets = shared
+    }
+
+    /// The context for a ClientHello's server name (nil: none sent) on `listener`.
+    package func context(serverName: String?, listener: ListenAddress) -> NIOSSLContext? {
+        table.lookup(host: serverName, listener: listener)
+    }
+
+    static func makeContext(_ material: CertificateMaterial) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMBytes(material.chainPEM)
+        let key = try NIOSSLPrivateKey(bytes: material.keyPEM, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = tls12Suites
+        configuration.applicationProtocols = applicationProtocols
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+/// Session tickets that any worker can open. BoringSSL makes a random
+/// ticket key per context, so a ticket issued by one worker would mean a
+/// full handshake at another; the master makes one key per generation
+/// (`Config.sessionTicketKey`) and every worker installs it with BoringSSL's
+/// `SSL_CTX_set_tlsext_ticket_keys`, as nginx shares its ticket keys.
+///
+/// swift-nio-ssl (2.37) has no API for ticket keys and keeps its `SSL_CTX`
+/// private (`NIOSSLContext.sslContext`); the pointer is read by reflection.
+/// If a later version renames it, `install` says so (false), the worker logs
+/// a warning and resumption stays within each worker; the cross-worker
+/// resumption test then fails.
+enum SessionTicketKey {
+    static func install(_ key: [UInt8], in context: NIOSSLContext) -> Bool {
+        guard key.count == 48,
+              let pointer = Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value
+                as? OpaquePointer
+        else { return false }
+        return key.withUnsafeBytes { SSL_CTX_set_tlsext_ticket_keys(pointer, $0.baseAddress, $0.count) } == 1
+    }
+}

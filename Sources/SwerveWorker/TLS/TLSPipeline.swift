@@ -1,0 +1,43 @@
+import NIOCore
+import NIOSSL
+import NIOTLS
+import SwerveConfig
+
+/// The front of a TLS listener's connection (SPEC §2.1), ahead of the same
+/// HTTP handlers a plain listener has:
+///
+///     TLSFront → SNIHandler → (NIOSSLServerHandler) → TLSObserver → HTTP…
+///
+/// `TLSFront` refuses what is not TLS; NIOTLS's `SNIHandler` reads the
+/// ClientHello's server name and, once it has, puts the TLS handler of
+/// that name's vhost in its own place (the default vhost's when the name is
+/// unknown or absent). The connection's header timer, which runs from
+/// accept, bounds the handshake too.
+enum TLSPipeline {
+    static func configure(_ channel: Channel, worker: WorkerContext, contexts: TLSContexts,
+                          listener: ListenAddress) throws -> ConnectionTLS {
+        let pipeline = channel.pipeline.syncOperations
+        let tls = ConnectionTLS()
+        let observer = TLSObserver(worker: worker, tls: tls)
+        let sni = SNIHandler { [weak channel] result in
+            guard let channel else { return worker.eventLoop.makeSucceededVoidFuture() }
+            if case .hostname(let name) = result { tls.serverName = name }
+            guard let context = contexts.context(serverName: tls.serverName, listener: listener) else {
+                channel.close(promise: nil)
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            let handler = NIOSSLServerHandler(context: context)
+            observer.handler = handler
+            do {
+                try channel.pipeline.syncOperations.addHandler(handler, position: .before(observer))
+            } catch {
+                channel.close(promise: nil)
+            }
+            return channel.eventLoop.makeSucceededVoidFuture()
+        }
+        try pipeline.addHandler(TLSFront(worker: worker, tls: tls))
+        try pipeline.addHandler(ByteToMessageHandler(sni))
+        try pipeline.addHandler(observer)
+        return tls
+    }
+}
