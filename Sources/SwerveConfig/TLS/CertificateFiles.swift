@@ -98,7 +98,7 @@ enum CertificateFiles {
         }
         let matched: Int32
         if host.hasPrefix("[") || host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
-            let address = host.trimmingCharacters(in: "[]")
+            let address = host.filter { $0 != "[" && $0 != "]" }
             matched = X509_check_ip_asc(leaf, address, 0)
         } else {
             matched = X509_check_host(leaf, host, host.utf8.count, 0, nil)
@@ -122,12 +122,6 @@ enum CertificateFiles {
         var text = [CChar](repeating: 0, count: 32)
         let count = strftime(&text, text.count, "%Y-%m-%d %H:%M:%S UTC", &parts)
         return String(decoding: text.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        String(filter { !set.contains($0) })
     }
 }
 

@@ -243,19 +243,11 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         case .route(let found):
             route = found
         case .refused(let status, let site):
-            if let site {
-                response.errorPages = site.errorPages
-                exchange.vhostName = site.vhost.logName
-                if redirectsToHTTPS(site, exchange) { return }
-                if tls != nil { exchange.hstsLine = site.hstsLine }
-            }
+            if let site, reached(site, exchange) == .redirected { return }
             response.sendError(status)
             return
         }
-        response.errorPages = route.site.errorPages
-        exchange.vhostName = route.site.vhost.logName
-        if redirectsToHTTPS(route.site, exchange) { return }
-        if tls != nil { exchange.hstsLine = route.site.hstsLine }
+        if reached(route.site, exchange) == .redirected { return }
         if let declared, declared > route.maxBodySize {
             // Refused on its head: no 100 Continue, and the unread body ends the connection.
             response.closeAfterResponse()
@@ -275,15 +267,24 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         if sink.wantsBody && !sink.decidesLater { sendContinue(response) }
     }
 
-    /// `redirect_http` (SPEC §2.1): on a plain listener, 308 to the same
-    /// path and query on https. True when it answered.
-    func redirectsToHTTPS(_ site: Site, _ exchange: HTTP1Exchange) -> Bool {
-        guard tls == nil, let port = site.httpsRedirectPort else { return false }
+    enum SiteOutcome { case serve, redirected }
+
+    /// The request reached `site` (routed or refused): its error pages, its
+    /// log name, its HSTS line over TLS; and `redirect_http` (SPEC §2.1): on
+    /// a plain listener, 308 to the same path and query on https.
+    func reached(_ site: Site, _ exchange: HTTP1Exchange) -> SiteOutcome {
+        exchange.response.errorPages = site.errorPages
+        exchange.vhostName = site.vhost.logName
+        if tls != nil {
+            exchange.hstsLine = site.hstsLine
+            return .serve
+        }
+        guard let port = site.httpsRedirectPort else { return .serve }
         let host = HTTPSRedirect.host(exchange.head.headers.first(name: "host"), site: site,
                                       local: localAddress?.ipAddress)
         let location = HTTPSRedirect.location(host: host, port: port, uri: exchange.head.uri)
         exchange.response.sendError(.permanentRedirect, headers: ["Location": location])
-        return true
+        return .redirected
     }
 
     /// Both the request and its response are complete: the next request, or wait.

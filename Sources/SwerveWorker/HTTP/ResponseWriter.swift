@@ -151,7 +151,7 @@ public final class ResponseWriter {
         reader.readChunked(fileHandle: handle, fromOffset: Int64(region.readerIndex), byteCount: count,
                            chunkSize: Self.readChunk, allocator: allocator, eventLoop: eventLoop) { chunk in
             let response = writer.value
-            guard !response.isFinishedWriting else {
+            guard !response.isFinished else {
                 return response.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }
             let written = response.eventLoop.makePromise(of: Void.self)
@@ -170,7 +170,6 @@ public final class ResponseWriter {
     /// A file is still being read into the response (`sendFileByReading`).
     private var readingFile = false
     private var endAfterFile = false
-    private var isFinishedWriting: Bool { !transport.isActive }
 
     public func end() {
         if readingFile {

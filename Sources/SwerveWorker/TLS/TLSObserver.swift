@@ -22,10 +22,6 @@ final class TLSObserver: ChannelInboundHandler, RemovableChannelHandler {
         self.tls = tls
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
             handshakeDone = true
