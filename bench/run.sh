@@ -7,8 +7,9 @@
 #
 # Scenarios (SCENARIOS, default all): keepalive, close, 64m (1 worker each,
 # servers pinned to core 0, wrk to core 1); 2workers, accesslog (2 workers
-# each, unpinned, as `workers: auto` runs on this machine); upload (swerve
-# against dd). Both servers are configured alike (same worker count, same
+# each, unpinned, as `workers: auto` runs on this machine); tls-keepalive,
+# tls-new, tls-resume (HTTPS, 1 worker pinned, one ECDSA P-256 certificate
+# and one TLS policy for both); upload (swerve against dd). Both servers are configured alike (same worker count, same
 # files, nginx with sendfile on and keepalive_requests unlimited). Rounds
 # alternate between the servers; the median is printed with the ratio
 # swerve/nginx. A benchmark, not a test: it asserts nothing.
@@ -19,12 +20,13 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
-SCENARIOS=${SCENARIOS:-keepalive close 64m 2workers accesslog upload}
+SCENARIOS=${SCENARIOS:-keepalive close 64m 2workers accesslog tls-keepalive tls-new tls-resume upload}
 wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
@@ -53,14 +55,34 @@ chmod -R a+rX "$work/root"
 upload_port=$(free_port)
 mkdir -p "$work/uploads"
 
+# One certificate for both servers' TLS rows: ECDSA P-256, as the issue asks.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+chmod 644 "$work/key.pem"
+
 # A pair of servers alike: swerve and nginx, WORKERS each, access log to a
-# file or off. Sets swerve_port, nginx_port, swerve_pid, nginx_pid.
-start_pair() {  # name workers access-log(on|off) pinned(yes|no)
+# file or off, plain HTTP or TLS. Sets swerve_port, nginx_port, swerve_pid,
+# nginx_pid and scheme.
+start_pair() {  # name workers access-log(on|off) pinned(yes|no) [tls]
     local name=$1 workers=$2 log=$3 pinned=$4 dir="$work/$1"
     mkdir -p "$dir"
     swerve_port=$(free_port); nginx_port=$(free_port)
     local swerve_log=off nginx_log=off
     if [ "$log" = on ]; then swerve_log="$dir/swerve-access.log"; nginx_log="$dir/nginx-access.log"; fi
+    # TLS: the same certificate, TLS 1.2 and 1.3, ECDHE with AEAD suites only
+    # (swerve's fixed policy, written out for nginx), session tickets on and
+    # nginx's shared session cache, as an nginx operator would set it up.
+    local swerve_listen="127.0.0.1:$swerve_port" swerve_tls="" nginx_listen="127.0.0.1:$nginx_port" nginx_tls=""
+    scheme=http
+    if [ "${5:-}" = tls ]; then
+        scheme=https
+        swerve_listen="$swerve_listen tls"
+        swerve_tls="    tls: { certificate: $work/cert.pem, key: $work/key.pem }"
+        nginx_listen="$nginx_listen ssl"
+        nginx_tls="ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+  ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20; ssl_prefer_server_ciphers on;
+  ssl_session_cache shared:SSL:10m;"
+    fi
     cat > "$dir/swerve.yaml" <<YAML
 server:
   workers: $workers
@@ -69,8 +91,9 @@ logging:
   error_log: $dir/swerve-error.log
 vhosts:
   - names: [localhost]
-    listen: ["127.0.0.1:$swerve_port"]
+    listen: ["$swerve_listen"]
     root: $work/root
+$swerve_tls
     routes:
       - path: /
         type: static
@@ -87,7 +110,8 @@ http {
   tcp_nopush on;
   keepalive_requests 1000000;
   include /etc/nginx/mime.types;
-  server { listen 127.0.0.1:$nginx_port; root $work/root; }
+  $nginx_tls
+  server { listen $nginx_listen; root $work/root; }
 }
 CONF
     server_cpu=() client_cpu=()
@@ -99,7 +123,7 @@ CONF
     "${server_cpu[@]}" nginx -c "$dir/nginx.conf" -p "$dir" >/dev/null 2>&1 &
     nginx_pid=$!
     for _ in $(seq 100); do grep -q "generation 1 ready" "$dir/swerve-error.log" 2>/dev/null && break; sleep 0.1; done
-    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.txt" && break; sleep 0.1; done
+    for _ in $(seq 100); do curl -sfk -o /dev/null "$scheme://127.0.0.1:$nginx_port/1k.txt" && break; sleep 0.1; done
 }
 
 stop_pair() {
@@ -122,9 +146,7 @@ measure() {  # url connections worker-pid|- [wrk options]
     summary=$("${client_cpu[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" "$url" | wrk_summary)
     if [ "$worker" != - ]; then
         after=$(cpu_ticks "$worker")
-        summary="$summary $(awk -v b="$before" -v a="$after" -v line="$summary" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" 'BEGIN {
-            split(b, x, " "); split(a, y, " "); split(line, r, " "); n = r[1] * d
-            printf "%.1f %.1f", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n }')"
+        summary="$summary $(cpu_per "$before" "$after" "$(awk -v r="${summary%% *}" -v d="$DURATION" 'BEGIN { printf "%.0f", r * d }')")"
     fi
     echo "$summary"
 }
@@ -149,16 +171,90 @@ scenario() {  # name path connections swerve-worker|- nginx-worker|- [wrk option
     local name=$1 path=$2 conns=$3 s_worker=$4 n_worker=$5
     shift 5
     # Warm both up (file caches, page cache, connection setup).
-    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$swerve_port$path" >/dev/null
-    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "http://127.0.0.1:$nginx_port$path" >/dev/null
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "$scheme://127.0.0.1:$swerve_port$path" >/dev/null
+    "${client_cpu[@]}" wrk -t1 -c"$conns" -d2s "$@" "$scheme://127.0.0.1:$nginx_port$path" >/dev/null
     : > "$work/s.txt"; : > "$work/n.txt"
     for _ in $(seq "$ROUNDS"); do
-        measure "http://127.0.0.1:$swerve_port$path" "$conns" "$s_worker" "$@" >> "$work/s.txt"
-        measure "http://127.0.0.1:$nginx_port$path" "$conns" "$n_worker" "$@" >> "$work/n.txt"
+        measure "$scheme://127.0.0.1:$swerve_port$path" "$conns" "$s_worker" "$@" >> "$work/s.txt"
+        measure "$scheme://127.0.0.1:$nginx_port$path" "$conns" "$n_worker" "$@" >> "$work/n.txt"
         # Access logs grow by the gigabyte at these rates: each round starts empty.
         find "$work" -name '*-access.log' -exec truncate -s 0 {} +
     done
     row "$name" "$work/s.txt" "$work/n.txt"
+}
+
+# The worker's CPU per connection or request over a run, "user-us system-us".
+cpu_per() {  # ticks-before ticks-after count
+    awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); if (n < 1) n = 1
+        printf "%.1f %.1f", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n }'
+}
+
+# New TLS connections per second, each a full handshake, one request and
+# Connection: close, from bench/tlsload (BoringSSL; wrk and h2load link
+# Debian's OpenSSL 3.0, whose client handshake costs more than either server's,
+# so with them this row measured the client). Built on first use.
+TLSLOAD=bench/tlsload/.build/release/tlsload
+tls_new_round() {  # port worker -> "conn/s failures user-us system-us"
+    local before after out
+    before=$(cpu_ticks "$2")
+    out=$("${client_cpu[@]}" "$TLSLOAD" 127.0.0.1 "$1" localhost /1k.txt "$CONNECTIONS" "$DURATION")
+    after=$(cpu_ticks "$2")
+    echo "$out $(cpu_per "$before" "$after" "$(( ${out%% *} * DURATION ))")"
+}
+tls_new_scenario() {  # name swerve-worker nginx-worker
+    [ -x "$TLSLOAD" ] || swift build -c release --package-path bench/tlsload >/dev/null
+    "${client_cpu[@]}" "$TLSLOAD" 127.0.0.1 "$swerve_port" localhost /1k.txt "$CONNECTIONS" 2 >/dev/null
+    "${client_cpu[@]}" "$TLSLOAD" 127.0.0.1 "$nginx_port" localhost /1k.txt "$CONNECTIONS" 2 >/dev/null
+    : > "$work/s.txt"; : > "$work/n.txt"
+    for _ in $(seq "$ROUNDS"); do
+        tls_new_round "$swerve_port" "$2" >> "$work/s.txt"
+        tls_new_round "$nginx_port" "$3" >> "$work/n.txt"
+    done
+    local s_rate n_rate
+    s_rate=$(cut -d' ' -f1 "$work/s.txt" | median); n_rate=$(cut -d' ' -f1 "$work/n.txt" | median)
+    printf "%-34s %9s %9s %6s   (%s + %s failed connections)\n" "$1, ${CONNECTIONS}c" "$s_rate" "$n_rate" \
+        "$(awk -v a="$s_rate" -v b="$n_rate" 'BEGIN { printf "%.2fx", a / b }')" \
+        "$(awk '{ n += $2 } END { print n + 0 }' "$work/s.txt")" "$(awk '{ n += $2 } END { print n + 0 }' "$work/n.txt")"
+    printf "%-34s swerve %s + %s us, nginx %s + %s us (user + kernel CPU per connection, medians)\n" "" \
+        "$(cut -d' ' -f3 "$work/s.txt" | median)" "$(cut -d' ' -f4 "$work/s.txt" | median)" \
+        "$(cut -d' ' -f3 "$work/n.txt" | median)" "$(cut -d' ' -f4 "$work/n.txt" | median)"
+}
+
+# Resumed against full handshakes: openssl s_time, one connection at a time
+# (each fetching 1 KiB), -new (always a full handshake) against -reuse (a
+# session ticket each time; s_time marks every resumed connection 'r' and
+# the row says how many were). Rate and the worker's CPU per connection.
+s_time_round() {  # port new|reuse worker -> "conn/s user-us system-us resumed-percent"
+    local before after start end out count resumed
+    before=$(cpu_ticks "$3"); start=$(date +%s.%N)
+    out=$(openssl s_time -connect "127.0.0.1:$1" -www /1k.txt "-$2" -time "$DURATION" 2>/dev/null)
+    end=$(date +%s.%N); after=$(cpu_ticks "$3")
+    count=$(awk '/connections in .* real seconds/ { print $1 }' <<<"$out")
+    resumed=$(grep -v 'connections' <<<"$out" | tr -cd 'r' | wc -c)
+    echo "$(awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }') $(cpu_per "$before" "$after" "$count") $(( resumed * 100 / (count > 0 ? count : 1) ))"
+}
+tls_resume_scenario() {  # swerve-worker nginx-worker
+    local mode
+    for mode in new reuse; do
+        : > "$work/s-$mode.txt"; : > "$work/n-$mode.txt"
+    done
+    for _ in $(seq "$ROUNDS"); do
+        for mode in new reuse; do
+            s_time_round "$swerve_port" "$mode" "$1" >> "$work/s-$mode.txt"
+            s_time_round "$nginx_port" "$mode" "$2" >> "$work/n-$mode.txt"
+        done
+    done
+    for mode in new reuse; do
+        local s_rate n_rate label="full handshakes (s_time -new), 1c"
+        [ "$mode" = reuse ] && label="resumed (s_time -reuse), 1c"
+        s_rate=$(cut -d' ' -f1 "$work/s-$mode.txt" | median); n_rate=$(cut -d' ' -f1 "$work/n-$mode.txt" | median)
+        printf "%-34s %9s %9s %6s   CPU/conn swerve %s + %s us, nginx %s + %s us; resumed %s%% / %s%%\n" "$label" \
+            "$s_rate" "$n_rate" "$(awk -v a="$s_rate" -v b="$n_rate" 'BEGIN { printf "%.2fx", a / b }')" \
+            "$(cut -d' ' -f2 "$work/s-$mode.txt" | median)" "$(cut -d' ' -f3 "$work/s-$mode.txt" | median)" \
+            "$(cut -d' ' -f2 "$work/n-$mode.txt" | median)" "$(cut -d' ' -f3 "$work/n-$mode.txt" | median)" \
+            "$(cut -d' ' -f4 "$work/s-$mode.txt" | median)" "$(cut -d' ' -f4 "$work/n-$mode.txt" | median)"
+    done
 }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -187,6 +283,15 @@ fi
 if wants accesslog; then
     start_pair logged 2 on no
     scenario "1 KiB keep-alive, 2w, access log" /1k.txt "$CONNECTIONS" - -
+    stop_pair
+fi
+
+if wants tls-keepalive || wants tls-new || wants tls-resume; then
+    start_pair tls 1 off yes tls
+    workers=("$(pgrep -P "$swerve_pid" | head -1)" "$(pgrep -P "$nginx_pid" | head -1)")
+    wants tls-keepalive && scenario "1 KiB TLS keep-alive, 1w pinned, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS" "${workers[@]}"
+    wants tls-new && tls_new_scenario "new TLS conns (full handshake, close)" "${workers[@]}"
+    wants tls-resume && tls_resume_scenario "${workers[@]}"
     stop_pair
 fi
 

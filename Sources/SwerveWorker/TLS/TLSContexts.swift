@@ -9,7 +9,7 @@ import SwerveConfig
 package struct TLSContexts: Sendable {
     private let table: HostTable<NIOSSLContext>
     package let addresses: Set<ListenAddress>
-    /// False when the session ticket key could not be installed (see `SessionTicketKey`).
+    /// False when the ticket key and cipher order could not be set (see `ContextTuning`).
     package let sharesTickets: Bool
 
     /// TLS 1.2 suites: ECDHE (forward secrecy) with an AEAD only. TLS 1.3's
@@ -33,7 +33,7 @@ package struct TLSContexts: Sendable {
             var tlsOnly = vhost
             tlsOnly.listen = vhost.listen.filter { vhost.tlsListen.contains($0) }
             let context = try Self.makeContext(material)
-            shared = SessionTicketKey.install(config.sessionTicketKey, in: context) && shared
+            shared = ContextTuning.apply(ticketKey: config.sessionTicketKey, to: context) && shared
             vhosts.append(tlsOnly)
             contexts.append(context)
         }
@@ -55,27 +55,33 @@ package struct TLSContexts: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuites = tls12Suites
         configuration.applicationProtocols = applicationProtocols
+        // How long a close waits for the client's close_notify or FIN (read by
+        // TLSObserver): as long as a plain connection lingers, not NIOSSL's 5 s.
+        configuration.shutdownTimeout = .seconds(2)
         return try NIOSSLContext(configuration: configuration)
     }
 }
 
-/// Session tickets that any worker can open. BoringSSL makes a random
-/// ticket key per context, so a ticket issued by one worker would mean a
-/// full handshake at another; the master makes one key per generation
-/// (`Config.sessionTicketKey`) and every worker installs it with BoringSSL's
-/// `SSL_CTX_set_tlsext_ticket_keys`, as nginx shares its ticket keys.
+/// What swift-nio-ssl (2.37) has no API for, set on BoringSSL's `SSL_CTX`
+/// itself, which NIOSSL keeps private (`NIOSSLContext.sslContext`, read by
+/// reflection). If a later version renames it, `apply` says so (false), the
+/// worker logs a warning and the cross-worker resumption test fails.
 ///
-/// swift-nio-ssl (2.37) has no API for ticket keys and keeps its `SSL_CTX`
-/// private (`NIOSSLContext.sslContext`); the pointer is read by reflection.
-/// If a later version renames it, `install` says so (false), the worker logs
-/// a warning and resumption stays within each worker; the cross-worker
-/// resumption test then fails.
-enum SessionTicketKey {
-    static func install(_ key: [UInt8], in context: NIOSSLContext) -> Bool {
+/// - Session tickets that any worker can open. BoringSSL makes a random
+///   ticket key per context, so a ticket issued by one worker would mean a
+///   full handshake at another; the master makes one key per generation
+///   (`Config.sessionTicketKey`) and every worker installs it with
+///   `SSL_CTX_set_tlsext_ticket_keys`, as nginx shares its ticket keys.
+/// - The server's order of TLS 1.2 suites (`tls12Suites`, AES-GCM first),
+///   not the client's: what testssl.sh asks of a server, and nginx's
+///   `ssl_prefer_server_ciphers on`.
+enum ContextTuning {
+    static func apply(ticketKey key: [UInt8], to context: NIOSSLContext) -> Bool {
         guard key.count == 48,
               let pointer = Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value
                 as? OpaquePointer
         else { return false }
+        SSL_CTX_set_options(pointer, UInt32(SSL_OP_CIPHER_SERVER_PREFERENCE))
         return key.withUnsafeBytes { SSL_CTX_set_tlsext_ticket_keys(pointer, $0.baseAddress, $0.count) } == 1
     }
 }

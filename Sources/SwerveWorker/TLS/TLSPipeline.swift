@@ -17,6 +17,12 @@ enum TLSPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, contexts: TLSContexts,
                           listener: ListenAddress) throws -> ConnectionTLS {
         let pipeline = channel.pipeline.syncOperations
+        // Under TLS a client's FIN ends the connection. TLS has its own
+        // end-of-input (close_notify), and NIOSSL 2.37, allowed half-closure,
+        // neither finishes its own close on the client's close_notify nor
+        // ever sees a FIN after its input ended: each close would sit in
+        // CLOSE-WAIT until its shutdown timeout.
+        try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: false)
         let tls = ConnectionTLS()
         let observer = TLSObserver(worker: worker, tls: tls)
         let sni = SNIHandler { [weak channel] result in
