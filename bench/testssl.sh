@@ -5,7 +5,8 @@
 #
 #   bench/testssl.sh            # prints testssl's report, then the verdict
 #
-# Exits 1 when testssl reports anything VULNERABLE or NOT ok. A check, not a
+# Exits 1 when testssl reports anything VULNERABLE or NOT ok, 2 when it
+# could not run. A check, not a
 # test: it takes about a minute and is run by hand (docs/operations.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,9 +61,16 @@ YAML
 "$SWERVE" serve -c "$work/swerve.yaml" >/dev/null 2>&1 &
 swerve_pid=$!
 for _ in $(seq 100); do grep -q "generation 1 ready" "$work/error.log" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q "generation 1 ready" "$work/error.log" 2>/dev/null; then
+    echo "swerve did not start:" >&2
+    cat "$work/error.log" >&2 2>/dev/null || true
+    exit 2
+fi
 
-testssl --quiet --color 0 --warnings off --ip one --add-ca "$work/ca.pem" "127.0.0.1:$port" | tee "$work/report.txt"
+# testssl's own exit status counts its findings and its doubts; the verdict below reads the report.
+testssl --quiet --color 0 --warnings off --ip one --add-ca "$work/ca.pem" "127.0.0.1:$port" | tee "$work/report.txt" || true
 echo
+[ -s "$work/report.txt" ] || { echo "testssl: no report" >&2; exit 2; }
 if grep -E "VULNERABLE|NOT ok" "$work/report.txt"; then
     echo "testssl: the lines above are findings"
     exit 1

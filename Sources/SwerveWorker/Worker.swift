@@ -56,7 +56,7 @@ public enum Worker {
         // Built here, after fork, from the bytes the master read: the master makes no TLS context.
         let tls = config.tlsAddresses.isEmpty ? nil : try TLSContexts(config: config)
         if let tls, !tls.sharesTickets {
-            logger.warning("cannot reach BoringSSL's SSL_CTX inside swift-nio-ssl (changed?): sessions resume only at the worker that began them, and TLS 1.2 clients choose the cipher")
+            logger.warning("cannot set the shared session ticket key and cipher order on swift-nio-ssl's SSL_CTX (changed?): sessions resume only at the worker that began them")
         }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
                                    threadPool: threadPool, eventLoop: eventLoop, dates: dates, shortage: shortage,

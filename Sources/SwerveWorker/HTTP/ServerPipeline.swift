@@ -13,6 +13,7 @@ package enum ServerPipeline {
         // A client's FIN is an event (`inputClosed`), not a close: the answer
         // to a request it finished sending still goes out. Set here rather than
         // as a bootstrap child option, which costs a future chain per accept.
+        // TLS listeners turn it off again (`TLSPipeline`).
         try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         var tls: ConnectionTLS?
         if let contexts = worker.tls, contexts.addresses.contains(listener) {

@@ -42,21 +42,14 @@ final class TLSFront: ChannelInboundHandler, RemovableChannelHandler {
         if FirstBytes.looksLikeHTTP(buffer) {
             worker.logger.info("plain HTTP request from \(peer) on TLS port \(context.channel.localAddress?.port ?? 0): answered 400")
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: Self.plainHTTPAnswer)), promise: nil)
-            // Lingering: our side ends, what the client still sends is dropped,
-            // and the connection's header timer bounds the wait for its close.
+            // Lingering: our side ends, what the client still sends is dropped;
+            // its FIN closes the connection (no half-closure on a TLS port),
+            // and the connection's header timer bounds the wait for it.
             context.close(mode: .output, promise: nil)
         } else {
             worker.logger.info("\(peer) sent bytes that are not TLS to a TLS port: connection closed")
             context.close(promise: nil)
         }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if refused, case ChannelEvent.inputClosed = event {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }
 

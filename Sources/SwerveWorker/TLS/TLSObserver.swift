@@ -7,22 +7,15 @@ import NIOTLS
 /// flood (a bad handshake is the client's problem, as in nginx's info-level
 /// "SSL_do_handshake() failed"). A client that leaves without TLS's
 /// close_notify (most do) is not an error at all.
-///
-/// It also sees a full close through: TLS closes in two steps (our
-/// close_notify, then the client's or its FIN), so the socket is read until
-/// then, however the HTTP side had set reading, and what arrives is dropped.
-/// Unread, the close would wait out NIOSSL's `shutdownTimeout` in CLOSE-WAIT.
-final class TLSObserver: ChannelDuplexHandler, RemovableChannelHandler {
+final class TLSObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = NIOAny
 
     private let worker: WorkerContext
     private let tls: ConnectionTLS
     /// Set by the SNI step when it adds the TLS handler.
     weak var handler: NIOSSLServerHandler?
     private var handshakeDone = false
-    private var closing = false
 
     init(worker: WorkerContext, tls: ConnectionTLS) {
         self.worker = worker
@@ -35,18 +28,6 @@ final class TLSObserver: ChannelDuplexHandler, RemovableChannelHandler {
             tls.version = ConnectionTLS.name(handler?.tlsVersion)
         }
         context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if !closing { context.fireChannelRead(data) }
-    }
-
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        context.close(mode: mode, promise: promise)
-        guard mode == .all, !closing, context.channel.isActive else { return }
-        closing = true
-        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
-        context.read()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

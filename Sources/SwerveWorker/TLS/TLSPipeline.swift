@@ -17,11 +17,11 @@ enum TLSPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, contexts: TLSContexts,
                           listener: ListenAddress) throws -> ConnectionTLS {
         let pipeline = channel.pipeline.syncOperations
-        // Under TLS a client's FIN ends the connection. TLS has its own
-        // end-of-input (close_notify), and NIOSSL 2.37, allowed half-closure,
-        // neither finishes its own close on the client's close_notify nor
-        // ever sees a FIN after its input ended: each close would sit in
-        // CLOSE-WAIT until its shutdown timeout.
+        // Under TLS a client's FIN, or its close_notify, ends the connection,
+        // a response still being written included. Allowed half-closure,
+        // NIOSSL 2.37 neither finishes its own close on the client's
+        // close_notify nor closes on the FIN after it: every closed
+        // connection sat in CLOSE-WAIT until NIOSSL's shutdown timeout.
         try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: false)
         let tls = ConnectionTLS()
         let observer = TLSObserver(worker: worker, tls: tls)
