@@ -50,10 +50,10 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     /// - "[::1]:8080", "[::]:8080" (IPv6 text is normalised: "[0::1]" → "::1").
     /// Ports outside 1...65535 and non-numeric hosts throw.
     public static func parse(_ text: String) throws(UnitParseError) -> [ListenAddress] {
-        let t = trimmed(text)
+        let t = text.trimmingBlanks()
         guard !t.isEmpty else { throw invalid(text) }
 
-        if isDigits(t) {
+        if t.isASCIIDigits {
             let port = try parsePort(t)
             return [
                 ListenAddress(host: "0.0.0.0", port: port, family: .ipv4),
@@ -67,7 +67,7 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
             let rest = t[t.index(after: close)...]
             guard rest.hasPrefix(":") else { throw invalid(text) }
             let portText = rest.dropFirst()
-            guard isDigits(portText), let host = normalise(hostText, family: AF_INET6) else {
+            guard portText.isASCIIDigits, let host = normalise(hostText, family: AF_INET6) else {
                 throw invalid(text)
             }
             return [ListenAddress(host: host, port: try parsePort(portText), family: .ipv6)]
@@ -80,7 +80,7 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
             throw UnitParseError(
                 "invalid listen address '\(text)' (write IPv6 addresses in brackets, e.g. [::1]:8080)")
         }
-        guard isDigits(portText) else { throw invalid(text) }
+        guard portText.isASCIIDigits else { throw invalid(text) }
         let host: String
         if hostText == "*" {
             host = "0.0.0.0"
@@ -112,18 +112,6 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
             throw UnitParseError("port \(shown) is out of range (1-65535)")
         }
         return port
-    }
-
-    private static func isDigits(_ s: Substring) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-    }
-
-    private static func trimmed(_ s: String) -> Substring {
-        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = s.firstIndex(where: { !isBlank($0) }),
-              let last = s.lastIndex(where: { !isBlank($0) })
-        else { return "" }
-        return s[first...last]
     }
 
     /// inet_pton validates exactly what bind(2) will accept; inet_ntop gives

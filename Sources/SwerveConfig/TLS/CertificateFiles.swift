@@ -73,7 +73,7 @@ enum CertificateFiles {
             diagnostics.warning("certificate '\(tls.certificate)' does not cover the name '\(name)': browsers will refuse it there",
                                 at: mark)
         }
-        return CertificateMaterial(chainPEM: chainPEM, keyPEM: keyPEM, notAfter: notAfter)
+        return CertificateMaterial(chainPEM: chainPEM, keyPEM: keyPEM)
     }
 
     private static func read(_ path: String, _ what: String, at mark: Mark, _ diagnostics: inout Diagnostics) -> [UInt8]? {

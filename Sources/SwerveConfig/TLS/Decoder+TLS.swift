@@ -37,21 +37,7 @@ extension ConfigDecoder {
             let parts = directive.split(separator: "=", maxSplits: 1)
             let name = parts.first.map { $0.trimmingBlanks().lowercased() }
             guard name == "max-age", parts.count == 2 else { return false }
-            let seconds = parts[1].trimmingBlanks().filter { $0 != "\"" }
-            return !seconds.isEmpty && seconds.allSatisfy(\.isASCIIDigit)
+            return parts[1].trimmingBlanks().filter { $0 != "\"" }.isASCIIDigits
         }
     }
-}
-
-extension Substring {
-    fileprivate func trimmingBlanks() -> Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
-    }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -30,12 +30,9 @@ public struct TLSSettings: Sendable {
 public struct CertificateMaterial: Sendable {
     public var chainPEM: [UInt8]
     public var keyPEM: [UInt8]
-    /// The leaf's expiry (seconds since the epoch), for messages.
-    public var notAfter: Int64
 
-    public init(chainPEM: [UInt8], keyPEM: [UInt8], notAfter: Int64) {
+    public init(chainPEM: [UInt8], keyPEM: [UInt8]) {
         self.chainPEM = chainPEM
         self.keyPEM = keyPEM
-        self.notAfter = notAfter
     }
 }

@@ -23,11 +23,9 @@ extension HTTP1Connection: ResponseTransport {
                                                        isHead: response.isHead, mayKeepAlive: &keepAlive)
         machine.responseHeadSent(keepAlive: keepAlive)
         var buffer = context.channel.allocator.buffer(capacity: 512)
-        ResponseHeadEncoder.writeStatusLine(status, isHTTP10: exchange.isHTTP10, into: &buffer)
-        ResponseHeadEncoder.writeHeaders(headers, into: &buffer)
-        if let hsts = exchange.hstsLine { buffer.writeString(hsts) }
-        ResponseHeadEncoder.writeEnd(isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: exchange.framing,
-                                     dateLine: worker.dates.dateLine, into: &buffer)
+        ResponseHeadEncoder.write(status: status, headers: headers, extraLine: exchange.hstsLine,
+                                  isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: exchange.framing,
+                                  dateLine: worker.dates.dateLine, into: &buffer)
         exchange.unwritten = buffer
     }
 

@@ -30,11 +30,14 @@ package enum ResponseHeadEncoder {
         return .chunked
     }
 
-    /// Writes the head. `dateLine` is "Date: …\r\n" (cached per second).
-    package static func write(status: HTTPResponseStatus, headers: HTTPHeaders, isHTTP10: Bool, keepAlive: Bool,
-                              framing: Framing, dateLine: String, into buffer: inout ByteBuffer) {
+    /// Writes the head. `dateLine` is "Date: …\r\n" (cached per second);
+    /// `extraLine` a whole header line the server adds (HSTS over TLS).
+    package static func write(status: HTTPResponseStatus, headers: HTTPHeaders, extraLine: String? = nil,
+                              isHTTP10: Bool, keepAlive: Bool, framing: Framing, dateLine: String,
+                              into buffer: inout ByteBuffer) {
         writeStatusLine(status, isHTTP10: isHTTP10, into: &buffer)
         writeHeaders(headers, into: &buffer)
+        if let extraLine { buffer.writeString(extraLine) }
         writeEnd(isHTTP10: isHTTP10, keepAlive: keepAlive, framing: framing, dateLine: dateLine, into: &buffer)
     }
 

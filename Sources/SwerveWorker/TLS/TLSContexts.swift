@@ -55,8 +55,8 @@ package struct TLSContexts: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuites = tls12Suites
         configuration.applicationProtocols = applicationProtocols
-        // How long a close waits for the client's close_notify or FIN (read by
-        // TLSObserver): as long as a plain connection lingers, not NIOSSL's 5 s.
+        // How long a close waits for the client's close_notify or FIN: as long
+        // as a plain connection lingers, not NIOSSL's 5 s.
         configuration.shutdownTimeout = .seconds(2)
         return try NIOSSLContext(configuration: configuration)
     }
