@@ -52,7 +52,8 @@ test: deps test-deps
 # /usr/bin/python3) for the browser test, which fails rather than skips
 # without them; ss (iproute2) and runuser (util-linux) for the integration
 # tests; openssl (certificates made at test time, s_client) and curl for the
-# TLS tests.
+# TLS tests; pebble and pebble-challtestsrv (Let's Encrypt's test CA and its
+# DNS) for the ACME tests.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -62,6 +63,7 @@ test-deps:
 	command -v runuser >/dev/null || missing="$$missing util-linux"; \
 	[ -x /usr/bin/openssl ] || missing="$$missing openssl"; \
 	[ -x /usr/bin/curl ] || missing="$$missing curl"; \
+	{ [ -x /usr/bin/pebble ] && [ -x /usr/bin/pebble-challtestsrv ]; } || missing="$$missing pebble"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \

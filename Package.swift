@@ -17,7 +17,8 @@ let staticFoundation = ["-Xlinker", "--start-group"]
 /// slowest tail (CI has 2 cores and 15 minutes).
 let testCode: [SwiftSetting] = [.unsafeFlags(["-Onone"])]
 
-// Dependencies point one way: CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster ← swerve.
+// Dependencies point one way: CYAML ← SwerveConfig ← SwerveWorker ← SwerveMaster ← swerve,
+// and SwerveConfig ← SwerveACME ← swerve (the helper process; the master does not import it).
 // See docs/architecture.md.
 let package = Package(
     name: "swerve",
@@ -69,9 +70,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The `swerve: acme` helper process: an ACME client over NIOHTTP1 and
+        // NIOSSL, with JWS, CSRs and keys by BoringSSL (docs/architecture.md
+        // says why not swift-crypto, swift-certificates and async-http-client).
+        .target(
+            name: "SwerveACME",
+            dependencies: [
+                "SwerveConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "swerve",
             dependencies: [
+                "SwerveACME",
                 "SwerveConfig",
                 "SwerveMaster",
                 "SwerveWorker",
@@ -99,6 +115,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
+            swiftSettings: testCode
+        ),
+        .testTarget(
+            name: "SwerveACMETests",
+            dependencies: ["SwerveACME", "SwerveConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: testCode
         ),
         .testTarget(

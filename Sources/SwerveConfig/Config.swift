@@ -12,6 +12,8 @@ public struct Config: Sendable {
     public var logging = LoggingSettings()
     public var mimeTypes = MIMETypes()
     public var vhosts: [VirtualHost] = []
+    /// The top-level `acme:` block, when written.
+    public var acme: ACMESettings?
     /// The key that encrypts TLS session tickets: made by the master at each
     /// (re)load, before it forks, so any worker of a generation resumes a
     /// session another one began (docs/configuration.md). Empty without TLS listeners.
@@ -34,6 +36,9 @@ public struct Config: Sendable {
     }
 
     public var routeCount: Int { vhosts.reduce(0) { $0 + $1.routes.count } }
+
+    /// The vhosts whose certificate the ACME helper obtains (`tls: { acme: true }`).
+    public var acmeVHosts: [VirtualHost] { vhosts.filter { $0.tls?.acme == true } }
 
     /// The addresses that speak TLS (a listen entry ending in " tls").
     public var tlsAddresses: Set<ListenAddress> {

@@ -10,7 +10,7 @@ struct ConfigDecoder {
         config = Config(file: file, directory: directory)
     }
 
-    static let topKeys = ["server", "logging", "default_type", "mime_types", "vhosts"]
+    static let topKeys = ["server", "logging", "acme", "default_type", "mime_types", "vhosts"]
     static let serverKeys = [
         "workers", "user", "group", "pid_file", "shutdown_timeout", "max_connections", "backlog", "timeouts", "limits",
     ]
@@ -18,7 +18,8 @@ struct ConfigDecoder {
     static let limitKeys = ["max_header_size", "max_body_size"]
     static let loggingKeys = ["access_log", "error_log", "level", "format"]
     static let vhostKeys = ["names", "default", "listen", "root", "index", "error_pages", "routes", "tls"]
-    static let tlsKeys = ["certificate", "key", "redirect_http", "hsts"]
+    static let tlsKeys = ["certificate", "key", "acme", "redirect_http", "hsts"]
+    static let acmeKeys = ["email", "directory", "ca_roots", "storage", "challenge", "renew_before"]
     static let routeKeys = ["path", "type"]
     static let routeTypeKeys: [(type: String, keys: [String])] = [
         ("static", ["autoindex", "precompressed", "cache_control"]),
@@ -35,6 +36,7 @@ struct ConfigDecoder {
         if let top = reader.fields(root, of: "the config", known: Self.topKeys) {
             if let node = top["server"] { decodeServer(node) }
             if let node = top["logging"] { decodeLogging(node) }
+            if let node = top["acme"] { config.acme = decodeACME(node) }
             decodeMIMETypes(defaultType: top["default_type"], overrides: top["mime_types"])
             if let node = top["vhosts"] {
                 decodeVHosts(node)
@@ -402,7 +404,7 @@ struct ConfigDecoder {
         reader.word(node, name).map(resolve)
     }
 
-    private mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ name: String) -> T? where T.RawValue == String {
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ name: String) -> T? where T.RawValue == String {
         guard let text = reader.string(node, name) else { return nil }
         if let value = T(rawValue: text) { return value }
         let options = T.allCases.map(\.rawValue)

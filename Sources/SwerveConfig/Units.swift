@@ -74,11 +74,12 @@ public enum ByteSize {
 
 /// Time spans such as `keepalive: 15s` or `shutdown_timeout: 1m30s`.
 ///
-/// Accepts what nginx accepts for these units: `ms`, `s`, `m`, `h`, combined
-/// largest-first ("1h 30m"); a bare number is seconds. Millisecond precision is
+/// Accepts what nginx accepts for these units: `ms`, `s`, `m`, `h`, and `d`
+/// (for `acme.renew_before`), combined largest-first ("1h 30m"); a bare
+/// number is seconds. Millisecond precision is
 /// all a server timeout needs, and keeps arithmetic in plain integers.
 public enum DurationText {
-    private static let hint = "use ms, s, m or h, e.g. 30s"
+    private static let hint = "use ms, s, m, h or d, e.g. 30s"
 
     /// "30s", "500ms", "1m30s", "1h 30m", "45" (seconds). Units in any case,
     /// each at most once and largest first. Throws on negatives, fractions,
@@ -92,7 +93,7 @@ public enum DurationText {
             throw UnitParseError("invalid duration '\(text)' (\(hint))")
         }
         var totalMs = 0
-        var lastRank = Int.max  // ranks: h 3, m 2, s 1, ms 0; must strictly decrease
+        var lastRank = Int.max  // ranks: d 4, h 3, m 2, s 1, ms 0; must strictly decrease
         var components = 0
         while i < end {
             if bytes[i] == UInt8(ascii: "-") {
@@ -122,6 +123,7 @@ public enum DurationText {
                 }
                 rank = 1
                 msPerUnit = 1000
+            case "d": rank = 4; msPerUnit = 86_400_000
             case "h": rank = 3; msPerUnit = 3_600_000
             case "m": rank = 2; msPerUnit = 60_000
             case "s": rank = 1; msPerUnit = 1000
@@ -147,7 +149,7 @@ public enum DurationText {
     }
 
     /// One exact unit, the largest that fits, so the value reads back unchanged:
-    /// 30s → "30s", 1.5s → "1500ms", 90s → "90s", 3600s → "1h", 0 → "0s".
+    /// 30s → "30s", 1.5s → "1500ms", 90s → "90s", 3600s → "1h", 86400s → "1d", 0 → "0s".
     /// Sub-millisecond parts are rounded to the nearest millisecond.
     public static func format(_ d: Duration) -> String {
         let (seconds, attoseconds) = d.components
@@ -164,6 +166,7 @@ public enum DurationText {
     }
 
     private static func formatSeconds(_ seconds: Int64) -> String {
+        if seconds != 0, seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
         if seconds != 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
         if seconds != 0, seconds % 60 == 0 { return "\(seconds / 60)m" }
         return "\(seconds)s"

@@ -20,6 +20,7 @@ package struct ConfigValidator {
         checkUploadDirsOutsideScriptDirs()
         checkListeners()
         checkTLS()
+        checkACME()
         return diagnostics
     }
 

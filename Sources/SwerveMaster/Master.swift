@@ -17,7 +17,7 @@ public final class Master {
     /// changes `error_log` or `level` switches them once it succeeds.
     var logger: Logger
     var errorLog: LogFile
-    private let signals: SignalInbox
+    let signals: SignalInbox
     let notify = SystemdNotify()
     var listeners: ListenerSet
     var generations: [Generation] = []
@@ -37,12 +37,17 @@ public final class Master {
     var commandClients: [ControlClient] = []
     /// Set by QUIT (graceful) or TERM/INT (fast).
     var stopping: (graceful: Bool, deadline: Double)?
+    /// The `swerve: acme` helper (Master+Helper.swift).
+    var acme: HelperSupervision
 
     /// How long a new generation may take to become ready before the reload is abandoned.
     static let readyTimeout = 10.0
 
-    public init(config: Config, configPath: String, logger: Logger, errorLog: LogFile) throws(MasterError) {
+    /// `helper`: what the `swerve: acme` process runs, when the CLI provides it.
+    public init(config: Config, configPath: String, logger: Logger, errorLog: LogFile,
+                helper: HelperProgram? = nil) throws(MasterError) {
         self.initialConfig = config
+        acme = HelperSupervision(program: helper)
         self.configPath = configPath
         self.logger = logger
         self.errorLog = errorLog
@@ -67,6 +72,7 @@ public final class Master {
         generations.append(makeGeneration(config, logger: logger, errorLog: errorLog))
         while true {
             spawnMissingWorkers()
+            superviseHelper()
             waitForEvents()
             reapChildren()
             checkDeadlines()
@@ -83,6 +89,8 @@ public final class Master {
         fds += clients.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
         let workers = allWorkers
         fds += workers.map { pollfd(fd: $0.pipe, events: Int16(POLLIN), revents: 0) }
+        let helper = acme.process
+        fds.append(pollfd(fd: helper?.pipe ?? -1, events: Int16(POLLIN), revents: 0))
         let ready = poll(&fds, nfds_t(fds.count), 200)
         guard ready > 0 else { return }
         if fds[0].revents != 0 {
@@ -95,6 +103,7 @@ public final class Master {
         for (index, worker) in workers.enumerated() where fds[index + 2 + clients.count].revents != 0 {
             readPipe(of: worker)
         }
+        if let helper, fds[fds.count - 1].revents != 0 { readPipe(of: helper) }
     }
 
     private func readPipe(of worker: WorkerProcess) {
@@ -143,6 +152,7 @@ public final class Master {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if reapHelper(pid, status: status) { continue }
             guard let generation = generations.first(where: { $0.workers[pid] != nil }),
                   let worker = generation.workers.removeValue(forKey: pid) else { continue }
             close(worker.pipe)
@@ -200,6 +210,7 @@ public final class Master {
                 }
             }
         }
+        checkHelperDeadline(limit: Double(current.config.server.shutdownTimeout.components.seconds))
         if let reload = pendingReload, time > reload.deadline { abandon(reload) }
         for client in commandClients where time > client.deadline {
             client.answer(["failed", "no command within \(Self.seconds(ControlClient.commandTimeout))"])
@@ -207,6 +218,10 @@ public final class Master {
         }
         if let stop = stopping, time > stop.deadline {
             for worker in allWorkers where !worker.killed { kill(worker, reason: "shutdown timeout") }
+            if let helper = acme.process, !helper.killed {
+                helper.killed = true
+                _ = Glibc.kill(helper.pid, SIGKILL)
+            }
         }
     }
 
@@ -224,7 +239,7 @@ public final class Master {
             generations.removeAll { generation in finished.contains { $0 === generation } }
             listeners.closeUnused(keeping: generations.map(\.config))
         }
-        if stopping != nil && allWorkers.isEmpty {
+        if stopping != nil && allWorkers.isEmpty && acme.process == nil {
             listeners.close(Array(listeners.addresses))
             for client in commandClients { client.answer(["failed", "the server stopped"]) }
             logger.info("master exiting")
@@ -254,12 +269,16 @@ public final class Master {
         for worker in allWorkers {
             if graceful { quit(worker) } else { _ = Glibc.kill(worker.pid, SIGTERM) }
         }
+        if let helper = acme.process {
+            if graceful { quit(helper) } else { _ = Glibc.kill(helper.pid, SIGTERM) }
+        }
     }
 
     private func reopenLogs() {
         do { try errorLog.reopen() } catch { logger.error("\(error)") }
         logger.info("USR1: logs reopened; telling the workers")
         for worker in allWorkers { _ = Glibc.kill(worker.pid, SIGUSR1) }
+        if let helper = acme.process { _ = Glibc.kill(helper.pid, SIGUSR1) }
     }
 
     func retire(_ generation: Generation) {
@@ -300,12 +319,17 @@ public final class Master {
 
     private func launch(for generation: Generation) -> WorkerProcess.Launch {
         let used = Set(generation.listeners.map(\.descriptor))
-        let otherListeners = listeners.descriptors.filter { !used.contains($0) }
-        let control = [self.control?.descriptor].compactMap { $0 } + commandClients.map(\.descriptor)
-            + (pendingReload?.waiters ?? []).map(\.descriptor) + (queuedReload ?? []).map(\.descriptor)
         return WorkerProcess.Launch(config: generation.config, listeners: generation.listeners, logger: generation.logger,
                                     errorLog: generation.errorLog, signals: signals,
-                                    closeInChild: otherListeners + allWorkers.map(\.pipe) + control)
+                                    closeInChild: inheritedDescriptors.filter { !used.contains($0) })
+    }
+
+    /// The master's descriptors a child must close (a worker keeps its listeners):
+    /// listeners, children's pipes, control sockets.
+    var inheritedDescriptors: [Int32] {
+        let control = [self.control?.descriptor].compactMap { $0 } + commandClients.map(\.descriptor)
+            + (pendingReload?.waiters ?? []).map(\.descriptor) + (queuedReload ?? []).map(\.descriptor)
+        return listeners.descriptors + allWorkers.map(\.pipe) + [acme.process?.pipe].compactMap { $0 } + control
     }
 
     func now() -> Double { MonotonicClock.seconds }

@@ -41,45 +41,13 @@ final class WorkerProcess {
         var closeInChild: [Int32]
     }
 
-    /// Forks a worker. The master must be single-threaded here (fork copies
-    /// only the calling thread, and locks held by others would never be released).
+    /// Forks a worker.
     static func spawn(_ launch: Launch, generation: Int, now: Double) throws(MasterError) -> WorkerProcess {
-        let threads = threadCount()
-        guard threads == 1 else {
-            throw .message("refusing to fork: the master has \(threads) threads, it must have exactly one")
-        }
-        launch.logger.debug("fork check: master has 1 thread")
         let maxScripts = Worker.maxScripts(launch.config)
         let scripts = maxScripts > 0 ? ScriptRegistry(capacity: maxScripts) : nil
-        var ends: [Int32] = [0, 0]
-        guard Glibc.pipe(&ends) == 0 else { throw .system("pipe", errno) }
-        // No other thread can exec in between: the master has one.
-        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        let pid = fork()
-        if pid < 0 {
-            close(ends[0]); close(ends[1])
-            throw .system("fork", errno)
-        }
-        if pid == 0 {
-            close(ends[0])
-            becomeWorker(launch, pipe: ends[1], scripts: scripts)
-        }
-        close(ends[1])
-        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
-        return WorkerProcess(pid: pid, generation: generation, pipe: ends[0], scripts: scripts, now: now)
-    }
-
-    /// Entries in /proc/self/task: the threads of this process.
-    static func threadCount() -> Int {
-        guard let dir = opendir("/proc/self/task") else { return -1 }
-        defer { closedir(dir) }
-        var count = 0
-        while let entry = readdir(dir) {
-            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] }
-            if first != UInt8(ascii: ".") { count += 1 }
-        }
-        return count
+        let (pid, pipe) = try ChildFork.spawn { becomeWorker(launch, pipe: $0, scripts: scripts) }
+        launch.logger.debug("fork check: master has 1 thread")
+        return WorkerProcess(pid: pid, generation: generation, pipe: pipe, scripts: scripts, now: now)
     }
 
     /// The child side: reset what the master set up, name the process, drop
@@ -134,5 +102,15 @@ enum Privileges {
         guard getuid() == uid, geteuid() == uid, setuid(0) != 0 else {
             throw .message("privileges were not dropped to '\(user)'")
         }
+    }
+}
+
+extension Privileges {
+    /// The uid and gid `drop` would switch to; nil when it would not switch.
+    static func account(user: String?, group: String?) -> (uid: uid_t, gid: gid_t)? {
+        guard getuid() == 0 || geteuid() == 0, let user, let account = getpwnam(user) else { return nil }
+        var gid = account.pointee.pw_gid
+        if let group, let entry = getgrnam(group) { gid = entry.pointee.gr_gid }
+        return (account.pointee.pw_uid, gid)
     }
 }

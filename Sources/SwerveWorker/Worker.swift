@@ -58,6 +58,9 @@ public enum Worker {
         if let tls, !tls.sharesTickets {
             logger.warning("cannot set the shared session ticket key and cipher order on swift-nio-ssl's SSL_CTX (changed?): sessions resume only at the worker that began them")
         }
+        if let tls, !tls.answersALPNChallenges {
+            logger.error("cannot reach swift-nio-ssl's SSL_CTX (changed?): tls-alpn-01 challenges will fail; use 'challenge: http-01'")
+        }
         let worker = WorkerContext(config: config, sites: sites, accessLog: accessLog, logger: logger,
                                    threadPool: threadPool, eventLoop: eventLoop, dates: dates, shortage: shortage,
                                    tls: tls)

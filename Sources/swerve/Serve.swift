@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Logging
+import SwerveACME
 import SwerveConfig
 import SwerveMaster
 import SwerveWorker
@@ -14,7 +15,9 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let path = config.resolvedPath
-        let loaded = try loadValidConfig(path)
+        let outcome = ConfigLoader.load(path: path)
+        report(outcome.diagnostics)
+        guard let loaded = outcome.config else { throw ExitCode(1) }
         let logger: Logger
         let errorLog: LogFile
         do {
@@ -23,9 +26,15 @@ struct Serve: ParsableCommand {
             writeStandardError("swerve: \(error)\n")
             throw ExitCode(1)
         }
+        // Warnings went to stderr (the journal under systemd); an error log
+        // file gets them too, such as which ACME name waits for its certificate.
+        if case .file = loaded.logging.errorLog {
+            for warning in outcome.diagnostics.warnings { logger.warning("\(warning)") }
+        }
         let master: Master
         do {
-            master = try Master(config: loaded, configPath: path, logger: logger, errorLog: errorLog)
+            master = try Master(config: loaded, configPath: path, logger: logger, errorLog: errorLog,
+                                helper: Self.acmeHelper)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
@@ -33,4 +42,12 @@ struct Serve: ParsableCommand {
         let status = master.run()
         if status != 0 { throw ExitCode(status) }
     }
+
+    /// The `swerve: acme` process, wired here so the master never imports
+    /// the helper's module (NIO): it only forks and runs this in the child.
+    static let acmeHelper = HelperProgram(
+        prepare: { config, owner in try ACMEHelper.prepareStorage(config, owner: owner) },
+        run: { config, logger, send, reopenLogs in
+            ACMEHelper.run(config: config, logger: logger, notify: { send($0.rawValue) }, reopenLogs: reopenLogs)
+        })
 }

@@ -333,7 +333,8 @@ struct DecoderTests {
 
     static let durationCases: [(String, Duration)] = [
         ("1", .seconds(1)), ("250ms", .milliseconds(250)), ("30s", .seconds(30)), ("2m", .seconds(120)),
-        ("1h", .seconds(3600)), ("1m30s", .seconds(90)), ("1h 15m", .seconds(4500)),
+        ("1h", .seconds(3600)), ("1m30s", .seconds(90)), ("1h 15m", .seconds(4500)), ("30d", .seconds(2_592_000)),
+        ("1d 12h", .seconds(129_600)),
     ]
 
     @Test(arguments: durationCases)

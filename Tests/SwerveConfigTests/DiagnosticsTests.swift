@@ -210,8 +210,8 @@ struct DiagnosticsTests {
                     dir: www/uploads
                     max_size: 1.5M
             """, [
-                "config.yaml:2:21: error: 'shutdown_timeout': invalid duration 'soon' (use ms, s, m or h, e.g. 30s)",
-                "config.yaml:4:13: error: 'header': invalid duration '10x' (use ms, s, m or h, e.g. 30s)",
+                "config.yaml:2:21: error: 'shutdown_timeout': invalid duration 'soon' (use ms, s, m, h or d, e.g. 30s)",
+                "config.yaml:4:13: error: 'header': invalid duration '10x' (use ms, s, m, h or d, e.g. 30s)",
                 "config.yaml:6:22: error: 'max_header_size': invalid size '12XB' (use a number with B, K, KiB, M, MiB, G or GiB)",
                 "config.yaml:14:19: error: 'max_size': invalid size '1.5M' (use a whole number, e.g. 1536K instead of 1.5M)",
             ])
@@ -751,7 +751,7 @@ struct DiagnosticsTests {
                 root: www
             """, [
                 "config.yaml:2:12: error: 'workers' must be between 1 and 1024, found '0'",
-                "config.yaml:3:21: error: 'shutdown_timeout': invalid duration 'soon' (use ms, s, m or h, e.g. 30s)",
+                "config.yaml:3:21: error: 'shutdown_timeout': invalid duration 'soon' (use ms, s, m, h or d, e.g. 30s)",
                 "config.yaml:4:3: error: unknown key 'frobnicate' in server (known keys: \(Self.serverKeys))",
                 "config.yaml:6:10: error: 'level' must be one of debug, info, warning, error, found 'loud'",
                 "config.yaml:9:14: error: port 70000 is out of range (1-65535)",

@@ -252,7 +252,7 @@ struct FuzzTests {
         let outcome = ConfigLoader.load(bytes: bytes, file: "big.yaml", directory: Self.configFolder)
         #expect(outcome.config == nil)
         #expect(outcome.diagnostics.errors.map(\.description) == [
-            "big.yaml:\(line):1: error: unknown key 'frobnicate' in the config (known keys: server, logging, default_type, mime_types, vhosts)",
+            "big.yaml:\(line):1: error: unknown key 'frobnicate' in the config (known keys: server, logging, acme, default_type, mime_types, vhosts)",
         ])
         #expect(Self.violations(outcome, for: bytes, file: "big.yaml") == [])
 

@@ -9,7 +9,7 @@ import Glibc
 /// as bytes, so a worker never opens the key itself.
 ///
 /// Parsing is all this does in the master: no TLS context, no thread.
-enum CertificateFiles {
+package enum CertificateFiles {
     /// PEM files are small; a larger one is not a certificate.
     static let maxFileSize = 1 << 20
     /// Expiry closer than this is a warning.
@@ -17,14 +17,20 @@ enum CertificateFiles {
 
     static func load(into config: inout Config, diagnostics: inout Diagnostics, now: Int64) {
         for index in config.vhosts.indices {
-            guard var tls = config.vhosts[index].tls, !tls.certificate.isEmpty, !tls.key.isEmpty else { continue }
-            tls.material = check(tls, vhost: config.vhosts[index], diagnostics: &diagnostics, now: now)
+            guard var tls = config.vhosts[index].tls else { continue }
+            if tls.acme {
+                guard let acme = config.acme else { continue }
+                tls.material = ACMECertificate.material(for: config.vhosts[index], layout: acme.layout,
+                                                        diagnostics: &diagnostics, now: now)
+            } else if !tls.certificate.isEmpty, !tls.key.isEmpty {
+                tls.material = check(tls, vhost: config.vhosts[index], diagnostics: &diagnostics, now: now)
+            }
             config.vhosts[index].tls = tls
         }
         if !config.tlsAddresses.isEmpty { config.sessionTicketKey = newTicketKey() }
     }
 
-    private static func check(_ tls: TLSSettings, vhost: VirtualHost, diagnostics: inout Diagnostics,
+    static func check(_ tls: TLSSettings, vhost: VirtualHost, diagnostics: inout Diagnostics,
                               now: Int64) -> CertificateMaterial? {
         guard let chainPEM = read(tls.certificate, "certificate", at: tls.marks.certificate, &diagnostics),
               let keyPEM = read(tls.key, "key", at: tls.marks.key, &diagnostics)
@@ -115,7 +121,7 @@ enum CertificateFiles {
     }
 
     /// "2026-12-14 10:00:00 UTC".
-    static func date(_ seconds: Int64) -> String {
+    package static func date(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

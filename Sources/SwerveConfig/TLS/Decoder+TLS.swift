@@ -5,13 +5,27 @@ extension ConfigDecoder {
         guard let fields = reader.fields(node, of: "tls", known: Self.tlsKeys) else { return nil }
         var tls = TLSSettings()
         tls.marks.block = node.mark
-        if let node = required(fields, "certificate", in: "tls", at: node.mark), let file = path(node, "certificate") {
-            tls.certificate = file
-            tls.marks.certificate = node.mark
+        if let node = fields["acme"], let value = reader.bool(node, "acme") {
+            tls.acme = value
+            tls.marks.acme = node.mark
         }
-        if let node = required(fields, "key", in: "tls", at: node.mark), let file = path(node, "key") {
-            tls.key = file
-            tls.marks.key = node.mark
+        if tls.acme {
+            // The helper's files stand in for certificate and key.
+            for key in ["certificate", "key"] {
+                if let node = fields[key] {
+                    reader.diagnostics.error("'\(key)' and 'acme: true' exclude each other: the certificate comes either from files or from the ACME directory",
+                                             at: node.mark)
+                }
+            }
+        } else {
+            if let node = required(fields, "certificate", in: "tls", at: node.mark), let file = path(node, "certificate") {
+                tls.certificate = file
+                tls.marks.certificate = node.mark
+            }
+            if let node = required(fields, "key", in: "tls", at: node.mark), let file = path(node, "key") {
+                tls.key = file
+                tls.marks.key = node.mark
+            }
         }
         if let node = fields["redirect_http"], let value = reader.bool(node, "redirect_http") {
             tls.redirectHTTP = value

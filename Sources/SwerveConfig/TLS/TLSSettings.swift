@@ -7,6 +7,9 @@ public struct TLSSettings: Sendable {
     public var certificate = ""
     /// PEM: RSA or ECDSA, unencrypted.
     public var key = ""
+    /// `acme: true`: the certificate comes from the top-level `acme`
+    /// directory instead of `certificate` and `key` (files under `acme.storage`).
+    public var acme = false
     /// Requests on this vhost's plain listeners → 308 to https.
     public var redirectHTTP = false
     /// The `Strict-Transport-Security` value sent on its TLS responses.
@@ -20,6 +23,7 @@ public struct TLSSettings: Sendable {
         public var certificate = Mark.start
         public var key = Mark.start
         public var redirectHTTP: Mark?
+        public var acme: Mark?
     }
 
     public init() {}

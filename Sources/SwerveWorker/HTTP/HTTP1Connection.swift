@@ -237,6 +237,13 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         exchange.awaitsContinue = expectsBody && expectsContinue
         machine.requestStarted(expectsBody: expectsBody, bodyLimit: .max, reads: false, now: now)
 
+        if tls == nil, let challenges = worker.acmeChallenges,
+           let answer = challenges.answer(method: head.method.rawValue, uri: head.uri) {
+            var body = ByteBuffer()
+            body.writeBytes(answer)
+            response.send(.ok, headers: ["Content-Type": "text/plain"], body: body)
+            return
+        }
         let route: Route
         switch worker.router.route(target: head.uri, host: head.headers.first(name: "host"), listener: listener,
                                   memo: &hostMemo) {

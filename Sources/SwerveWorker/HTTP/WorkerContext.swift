@@ -11,6 +11,8 @@ public final class WorkerContext: @unchecked Sendable {
     public let sites: [Site]
     /// Host and target → route, for every request.
     let router: Router
+    /// http-01 answers on plain listeners; nil without ACME vhosts.
+    let acmeChallenges: ACMEChallengeAnswers?
     public let dates: DateCache
     public let accessLog: AccessLog?
     /// The TLS contexts of the TLS listeners; nil when there are none.
@@ -52,6 +54,7 @@ public final class WorkerContext: @unchecked Sendable {
         self.config = config
         self.sites = sites
         self.router = Router(sites: sites)
+        self.acmeChallenges = ACMEChallengeAnswers(config)
         self.accessLog = accessLog
         self.tls = tls
         self.logger = logger

@@ -11,6 +11,8 @@ package struct TLSContexts: Sendable {
     package let addresses: Set<ListenAddress>
     /// False when the ticket key and cipher order could not be set (see `ContextTuning`).
     package let sharesTickets: Bool
+    /// False when tls-alpn-01 answers could not be installed (`ALPNChallenge`).
+    package let answersALPNChallenges: Bool
 
     /// TLS 1.2 suites: ECDHE (forward secrecy) with an AEAD only. TLS 1.3's
     /// three suites are all of that kind and BoringSSL does not let them be changed.
@@ -27,19 +29,25 @@ package struct TLSContexts: Sendable {
         var vhosts: [VirtualHost] = []
         var contexts: [NIOSSLContext] = []
         var shared = true
+        var answers = true
         for vhost in config.vhosts where !vhost.tlsListen.isEmpty {
             // Validation refuses a TLS listener without a checked certificate.
             guard let material = vhost.tls?.material else { continue }
             var tlsOnly = vhost
             tlsOnly.listen = vhost.listen.filter { vhost.tlsListen.contains($0) }
-            let context = try Self.makeContext(material)
+            let answersALPN = vhost.tls?.acme == true && config.acme?.challenge == .tlsALPN01
+            let context = try Self.makeContext(material, acmeALPN: answersALPN)
             shared = ContextTuning.apply(ticketKey: config.sessionTicketKey, to: context) && shared
+            if answersALPN, let acme = config.acme {
+                answers = ALPNChallenge.install(on: context, layout: acme.layout) && answers
+            }
             vhosts.append(tlsOnly)
             contexts.append(context)
         }
         table = HostTable(vhosts: vhosts, values: contexts)
         addresses = config.tlsAddresses
         sharesTickets = shared
+        answersALPNChallenges = answers
     }
 
     /// The context for a ClientHello's server name (nil: none sent) on `listener`.
@@ -47,14 +55,15 @@ package struct TLSContexts: Sendable {
         table.lookup(host: serverName, listener: listener)
     }
 
-    static func makeContext(_ material: CertificateMaterial) throws -> NIOSSLContext {
+    /// `acmeALPN`: also offer `acme-tls/1`, which only an ACME validator asks for.
+    static func makeContext(_ material: CertificateMaterial, acmeALPN: Bool = false) throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMBytes(material.chainPEM)
         let key = try NIOSSLPrivateKey(bytes: material.keyPEM, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuites = tls12Suites
-        configuration.applicationProtocols = applicationProtocols
+        configuration.applicationProtocols = applicationProtocols + (acmeALPN ? [ALPNChallenge.protocolName] : [])
         // How long a close waits for the client's close_notify or FIN: as long
         // as a plain connection lingers, not NIOSSL's 5 s.
         configuration.shutdownTimeout = .seconds(2)
@@ -77,11 +86,13 @@ package struct TLSContexts: Sendable {
 ///   `ssl_prefer_server_ciphers on`.
 enum ContextTuning {
     static func apply(ticketKey key: [UInt8], to context: NIOSSLContext) -> Bool {
-        guard key.count == 48,
-              let pointer = Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value
-                as? OpaquePointer
-        else { return false }
+        guard key.count == 48, let pointer = sslContext(of: context) else { return false }
         SSL_CTX_set_options(pointer, UInt32(SSL_OP_CIPHER_SERVER_PREFERENCE))
         return key.withUnsafeBytes { SSL_CTX_set_tlsext_ticket_keys(pointer, $0.baseAddress, $0.count) } == 1
+    }
+
+    /// NIOSSL's private `SSL_CTX`.
+    static func sslContext(of context: NIOSSLContext) -> OpaquePointer? {
+        Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value as? OpaquePointer
     }
 }

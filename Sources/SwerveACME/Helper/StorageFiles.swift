@@ -1,0 +1,66 @@
+import Glibc
+import SwerveConfig
+
+/// The helper's files under `acme.storage` (layout: `ACMEStorage`). Every
+/// write goes to a temporary file in the same folder, is synced, and is
+/// renamed over the old one, so a reader sees the old file or the new one,
+/// never half of one. Keys are 0600; challenge answers 0644 in 0755
+/// folders, since workers (another user, maybe) serve them.
+enum StorageFiles {
+    /// Creates the folders; as root, hands them to `owner` (the helper's user).
+    static func prepare(_ layout: ACMEStorage, owner: (uid: uid_t, gid: gid_t)?) throws {
+        let folders: [(String, mode_t)] = [
+            (layout.root, 0o755), (layout.root + "/accounts", 0o700), (layout.accountFolder, 0o700),
+            (layout.root + "/certificates", 0o700), (layout.challenges, 0o755), (layout.alpnChallenges, 0o755),
+        ]
+        for (folder, mode) in folders {
+            try makeFolders(folder, mode: mode)
+            if let owner { _ = chown(folder, owner.uid, owner.gid) }
+        }
+    }
+
+    /// `mkdir -p`, the last component with `mode`.
+    static func makeFolders(_ path: String, mode: mode_t) throws {
+        var built = ""
+        let parts = path.split(separator: "/")
+        for (index, part) in parts.enumerated() {
+            built += "/" + part
+            if mkdir(built, index == parts.count - 1 ? mode : 0o755) != 0 && errno != EEXIST {
+                throw ACMEError.local("cannot create folder \(built): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw ACMEError.local("cannot write \(path): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw ACMEError.local("cannot write \(path): \(reason)")
+            }
+            written += count
+        }
+        _ = fchmod(fd, mode)  // whatever the umask did
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ACMEError.local("cannot write \(path): \(reason)")
+        }
+    }
+
+    static func read(_ path: String) -> [UInt8]? {
+        guard case .success(let bytes) = FileSystem.readFile(path, limit: 1 << 20) else { return nil }
+        return bytes
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+}
