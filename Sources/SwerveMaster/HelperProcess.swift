@@ -26,7 +26,7 @@ public struct HelperProgram: Sendable {
 /// The ACME helper as the master sees it — a worker's pattern (DESIGN
 /// "Helpers"): a pid, a pipe for "R"eady, "h"eartbeat and "L" (a new
 /// certificate: reload), a drain deadline once told to QUIT.
-final class HelperProcess {
+package final class HelperProcess {
     let pid: pid_t
     let pipe: Int32
     let started: Double
@@ -46,7 +46,7 @@ final class HelperProcess {
 
     /// The part of a config the helper works from: the acme block, the ACME
     /// vhosts' names, and the user it runs as. Nil: no helper needed.
-    static func key(for config: Config) -> String? {
+    package static func key(for config: Config) -> String? {
         guard let acme = config.acme, !config.acmeVHosts.isEmpty else { return nil }
         let names = config.acmeVHosts.map { $0.names.map(\.description).joined(separator: ",") }
         return [acme.directory, acme.storage, acme.challenge.rawValue, "\(acme.renewBefore)", acme.email ?? "",

@@ -236,6 +236,25 @@ import Testing
         return try connection.readResponse(method: "GET")
     }
 
+    @Test func theHelperIsSupervisedLikeAWorker() throws {
+        let (server, _, _) = try Self.start(startCA: false)
+        defer { server.stop() }
+        func helper() -> pid_t? { ProcFS.children(of: server.pid).first { ProcFS.name($0) == "swerve: acme" } }
+        try waitUntil("the helper runs", timeout: 10) { helper() != nil }
+        // Killed: replaced, with the cause logged.
+        let first = try #require(helper())
+        kill(first, SIGKILL)
+        try waitUntil("a new helper", timeout: 10) { helper() != nil && helper() != first }
+        #expect(server.errorLog.contains("acme helper \(first) died unexpectedly (signal KILL)"))
+        // Stopped (no heartbeat): killed after shutdown_timeout (5 s here), then replaced.
+        let second = try #require(helper())
+        kill(second, SIGSTOP)
+        try waitUntil("the silent helper is replaced", timeout: 15) { helper() != nil && helper() != second }
+        #expect(server.errorLog.contains("killing acme helper \(second): no heartbeat"))
+        // Workers served throughout.
+        #expect(server.workers.count == 1)
+    }
+
     static func mode(_ path: String) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         return (attributes[.posixPermissions] as? Int ?? 0) & 0o777
