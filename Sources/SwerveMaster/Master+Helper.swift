@@ -11,6 +11,11 @@ extension Master {
     /// Called every turn of the loop.
     func superviseHelper() {
         guard stopping == nil, let program = acme.program else { return }
+        if acme.certificatesToLoad, let at = acme.retryReloadAt, now() >= at, pendingReload == nil {
+            acme.retryReloadAt = nil
+            logger.info("reloading again for the acme helper's new certificate")
+            requestReload(waiter: nil)
+        }
         let wanted = HelperProcess.key(for: current.config)
         if let helper = acme.process {
             if helper.key != wanted && helper.quitSentAt == nil {
@@ -38,6 +43,7 @@ extension Master {
         helper.lastHeartbeat = now()
         if buffer[0..<count].contains(UInt8(ascii: "L")) {
             logger.info("the acme helper stored a new certificate: reloading")
+            acme.certificatesToLoad = true
             requestReload(waiter: nil)
         }
     }
@@ -49,7 +55,8 @@ extension Master {
         close(helper.pipe)
         let cause = Self.describe(status)
         let lifetime = now() - helper.started
-        if helper.quitSentAt != nil || helper.killed || stopping != nil {
+        // Killed for a missing heartbeat counts as a death: it backs off too.
+        if helper.quitSentAt != nil || stopping != nil {
             logger.info("acme helper \(pid) exited (\(cause))")
         } else {
             // It says ready at once, so only a long life counts as healthy: never a fork loop.
@@ -71,6 +78,19 @@ extension Master {
         _ = Glibc.kill(helper.pid, SIGKILL)
     }
 
+    /// A reload ended: a successful one serves whatever the helper stored;
+    /// after a failed one (a config mid-edit, say) the helper's certificate
+    /// is not served yet, so another reload is tried in a minute.
+    func helperSeesReloadEnd(succeeded: Bool) {
+        if succeeded {
+            acme.certificatesToLoad = false
+            acme.retryReloadAt = nil
+        } else if acme.certificatesToLoad {
+            acme.retryReloadAt = now() + HelperSupervision.reloadRetry
+            logger.warning("the acme helper's new certificate is not served yet: the reload failed; trying again in \(Self.seconds(HelperSupervision.reloadRetry))")
+        }
+    }
+
     func quit(_ helper: HelperProcess) {
         guard helper.quitSentAt == nil else { return }
         helper.quitSentAt = now()
@@ -84,4 +104,8 @@ struct HelperSupervision {
     var process: HelperProcess?
     var backoff = Backoff()
     var nextSpawnAt = 0.0
+    /// The helper stored a certificate that no successful reload has loaded yet.
+    var certificatesToLoad = false
+    var retryReloadAt: Double?
+    static let reloadRetry = 60.0
 }

@@ -85,6 +85,7 @@ extension Master {
         lastReload = "failed"
         notify.send("READY=1\nSTATUS=\(status)")
         for waiter in waiters { waiter.answer(["failed"] + reasons) }
+        helperSeesReloadEnd(succeeded: false)
         runQueuedReload()
     }
 
@@ -99,6 +100,7 @@ extension Master {
         pendingReload = nil
         lastReload = "failed (not ready)"
         notify.send("READY=1\nSTATUS=\(status)")
+        helperSeesReloadEnd(succeeded: false)
         reload.answer(["failed", "generation \(generation.id): \(ready) of \(generation.target) workers ready after \(Self.seconds(Self.readyTimeout)); still serving generation \(current.id)"]
                       + reload.failures)
         runQueuedReload()
@@ -118,6 +120,7 @@ extension Master {
             notes.append("warning: \(error)")
         }
         lastReload = "ok at generation \(generation.id)"
+        helperSeesReloadEnd(succeeded: true)
         logger.info("reload complete: generation \(generation.id) serving \(generation.config.summary)")
         notify.send("READY=1\nSTATUS=\(status)")
         reload.answer(["ok", "reloaded: generation \(generation.id), \(generation.workers.count) workers"] + notes)

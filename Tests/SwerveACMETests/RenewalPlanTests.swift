@@ -14,6 +14,13 @@ import SwerveACME
         #expect(at == 60 * Self.day)
         let later = RenewalPlan.renewalTime(of: Self.ninetyDays, renewBefore: 10 * Self.day, window: nil, fraction: 0.5)
         #expect(later == 80 * Self.day)
+        // An operator's longer margin is kept.
+        #expect(RenewalPlan.renewalTime(of: Self.ninetyDays, renewBefore: 60 * Self.day, window: nil, fraction: 0) == 30 * Self.day)
+    }
+
+    @Test func aWindowAlreadyPastDoesNotMeanRenewingAtOnce() {
+        let past = (start: -5 * Self.day, end: -4 * Self.day)
+        #expect(RenewalPlan.renewalTime(of: Self.ninetyDays, renewBefore: 30 * Self.day, window: past, fraction: 0.5) == 9 * Self.day)
     }
 
     @Test func aShortLivedCertificateIsRenewedAThirdOfItsLifeBeforeExpiry() {

@@ -63,6 +63,18 @@ package struct IssuedCertificate: Sendable, Equatable {
         return Base64URL.encode(key) + "." + Base64URL.encode(number)
     }
 
+    /// Whether the first certificate of `pem` is for `key`'s public key.
+    static func leaf(of pem: [UInt8], matches key: OpaquePointer) -> Bool {
+        pem.withUnsafeBytes { bytes in
+            guard let bio = BIO_new_mem_buf(bytes.baseAddress, bytes.count) else { return false }
+            defer { BIO_free(bio) }
+            guard let leaf = PEM_read_bio_X509(bio, nil, nil, nil) else { return false }
+            defer { X509_free(leaf) }
+            defer { ERR_clear_error() }
+            return X509_check_private_key(leaf, key) == 1
+        }
+    }
+
     /// True when it covers every one of `wanted` (lowercased DNS names).
     package func covers(_ wanted: [String]) -> Bool { wanted.allSatisfy { names.contains($0.lowercased()) } }
 }

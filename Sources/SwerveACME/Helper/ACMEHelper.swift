@@ -87,7 +87,10 @@ package enum ACMEHelper {
     /// The account key, made on first use and kept 0600; one that exists
     /// but cannot be read is never replaced (the account is tied to it).
     static func accountKey(_ layout: ACMEStorage, logger: Logger) throws -> AccountKey {
-        if let pem = StorageFiles.read(layout.accountKey) {
+        if StorageFiles.exists(layout.accountKey) {
+            guard let pem = StorageFiles.read(layout.accountKey) else {
+                throw ACMEError.local("cannot read the account key \(layout.accountKey) (its owner or mode?); it is never replaced")
+            }
             guard let key = AccountKey(pem: pem) else {
                 throw ACMEError.local("\(layout.accountKey) holds no P-256 private key; move it away to start a new account")
             }

@@ -50,14 +50,13 @@ struct Issuer {
         let ready = try await client.poll(orderURL, as: ACMEOrder.self, what: "the order for \(names.joined(separator: ", "))") {
             $0.status != "pending"
         }
-        guard ready.status == "ready" || ready.status == "valid" else {
-            throw ACMEError.invalid("the order is \(ready.status)", ready.error)
+        guard ready.status == "ready" else {
+            // "valid" too: finalized by someone else, for a key we do not have.
+            throw ACMEError.invalid("the order is \(ready.status), not ready to finalize", ready.error)
         }
         let key = try CertificateBuilder.newKey()
         defer { EVP_PKEY_free(key) }
-        if ready.status == "ready" {
-            try await client.finalize(ready, csr: try CertificateRequest.der(names: names, key: key))
-        }
+        try await client.finalize(ready, csr: try CertificateRequest.der(names: names, key: key))
         let done = try await client.poll(orderURL, as: ACMEOrder.self, what: "the finalized order") {
             $0.status != "processing" && $0.status != "ready"
         }
@@ -67,6 +66,9 @@ struct Issuer {
         let chain = try await client.certificate(certificateURL)
         guard let issued = IssuedCertificate(pem: chain), issued.covers(names) else {
             throw ACMEError.unexpected("the certificate at \(certificateURL) is not a PEM chain for \(names.joined(separator: ", "))")
+        }
+        guard IssuedCertificate.leaf(of: chain, matches: key) else {
+            throw ACMEError.unexpected("the certificate at \(certificateURL) is not for the key of our CSR")
         }
         try store(chain: chain, key: try CertificateBuilder.privateKeyPEM(key), for: names[0])
         return issued
@@ -92,7 +94,8 @@ struct Issuer {
             let made = try CertificateBuilder.selfSigned(names: [name], lifetime: 86_400, now: Int64(time(nil)),
                                                          acmeIdentifier: Digest.sha256(Array(keyAuthorization.utf8)))
             let path = layout.alpnChallenge(name)
-            try StorageFiles.write(made.certificatePEM + made.keyPEM, to: path, mode: 0o644)
+            // Workers run as the helper's user: they can read it at 0600.
+            try StorageFiles.write(made.certificatePEM + made.keyPEM, to: path, mode: 0o600)
             return path
         }
     }

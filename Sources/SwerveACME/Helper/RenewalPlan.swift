@@ -1,18 +1,24 @@
 /// When the helper next works on a certificate: pure arithmetic on times
 /// (seconds since 1970), so tests drive it with a fake clock.
 package enum RenewalPlan {
-    /// A certificate is renewed `renewBefore` its expiry, or a third of its
-    /// lifetime before, whichever is later (Caddy's ratio; it keeps a
-    /// short-lived certificate from being renewed the moment it arrives).
-    /// A renewal window from the CA (RFC 9773) takes precedence: a point
-    /// in it, `fraction` (0..<1, random in production) of the way through.
+    /// A certificate is renewed `renewBefore` its expiry, or — when that is
+    /// not shorter than its whole lifetime (a short-lived certificate) — a
+    /// third of its lifetime before (Caddy's ratio), so it is not renewed the
+    /// moment it arrives. A renewal window from the CA (RFC 9773) takes
+    /// precedence: a point in it, `fraction` (0..<1, random in production)
+    /// of the way through. Never sooner than a tenth of the way through the
+    /// certificate's life: a window already past (a CA's slip, a skewed
+    /// clock) must not make the helper order certificate after certificate.
     package static func renewalTime(of certificate: IssuedCertificate, renewBefore: Double,
-                            window: (start: Double, end: Double)?, fraction: Double) -> Double {
-        if let window, window.end >= window.start {
-            return window.start + (window.end - window.start) * fraction
-        }
+                                    window: (start: Double, end: Double)?, fraction: Double) -> Double {
         let lifetime = Double(certificate.notAfter - certificate.notBefore)
-        return Double(certificate.notAfter) - min(renewBefore, lifetime / 3)
+        let time: Double
+        if let window, window.end >= window.start {
+            time = window.start + (window.end - window.start) * fraction
+        } else {
+            time = Double(certificate.notAfter) - (renewBefore < lifetime ? renewBefore : lifetime / 3)
+        }
+        return max(time, Double(certificate.notBefore) + lifetime / 10)
     }
 
     /// Whether `names` need a new certificate at `now`.

@@ -7,28 +7,41 @@ import SwerveConfig
 /// never half of one. Keys are 0600; challenge answers 0644 in 0755
 /// folders, since workers (another user, maybe) serve them.
 enum StorageFiles {
-    /// Creates the folders; as root, hands them to `owner` (the helper's user).
+    /// Creates the folders; as root, hands the ones it creates to `owner`
+    /// (the helper's user) — never one that existed, and never through a
+    /// symbolic link, so a link planted by that user cannot make root give
+    /// it some other folder.
     static func prepare(_ layout: ACMEStorage, owner: (uid: uid_t, gid: gid_t)?) throws {
         let folders: [(String, mode_t)] = [
             (layout.root, 0o755), (layout.root + "/accounts", 0o700), (layout.accountFolder, 0o700),
             (layout.root + "/certificates", 0o700), (layout.challenges, 0o755), (layout.alpnChallenges, 0o755),
         ]
         for (folder, mode) in folders {
-            try makeFolders(folder, mode: mode)
-            if let owner { _ = chown(folder, owner.uid, owner.gid) }
+            let created = try makeFolders(folder, mode: mode)
+            guard created, let owner else { continue }
+            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw ACMEError.local("cannot open folder \(folder): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            _ = fchown(fd, owner.uid, owner.gid)
         }
     }
 
-    /// `mkdir -p`, the last component with `mode`.
-    static func makeFolders(_ path: String, mode: mode_t) throws {
+    /// `mkdir -p`, the last component with `mode`; true when it made the last one.
+    @discardableResult
+    static func makeFolders(_ path: String, mode: mode_t) throws -> Bool {
         var built = ""
+        var created = false
         let parts = path.split(separator: "/")
         for (index, part) in parts.enumerated() {
             built += "/" + part
-            if mkdir(built, index == parts.count - 1 ? mode : 0o755) != 0 && errno != EEXIST {
+            let last = index == parts.count - 1
+            if mkdir(built, last ? mode : 0o755) == 0 {
+                created = last
+            } else if errno != EEXIST {
                 throw ACMEError.local("cannot create folder \(built): \(String(cString: strerror(errno)))")
             }
         }
+        return created
     }
 
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
@@ -57,10 +70,14 @@ enum StorageFiles {
         }
     }
 
+    /// The file's bytes; nil when it cannot be read, for whatever reason
+    /// (`exists` tells a missing file from an unreadable one).
     static func read(_ path: String) -> [UInt8]? {
         guard case .success(let bytes) = FileSystem.readFile(path, limit: 1 << 20) else { return nil }
         return bytes
     }
 
     static func remove(_ path: String) { unlink(path) }
+
+    static func exists(_ path: String) -> Bool { FileSystem.kind(of: path) != .missing }
 }

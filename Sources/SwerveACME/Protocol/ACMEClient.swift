@@ -52,8 +52,17 @@ final class ACMEClient: @unchecked Sendable {
     func newOrder(names: [String], replaces: String?) async throws -> (url: String, order: ACMEOrder) {
         let directory = try await loadDirectory()
         var payload: [String: Any] = ["identifiers": names.map { ["type": "dns", "value": $0] }]
-        if let replaces { payload["replaces"] = replaces }
-        let response = try await post(directory.newOrder, json: payload)
+        // RFC 9773 §5: only to a CA that offers renewal information.
+        if let replaces, directory.renewalInfo != nil { payload["replaces"] = replaces }
+        let response: HTTPSResponse
+        do {
+            response = try await post(directory.newOrder, json: payload)
+        } catch ACMEError.problem(let status, _, _, _) where payload["replaces"] != nil && status < 500 {
+            // RFC 9773 §5: the certificate may be replaced already (an order an
+            // earlier helper abandoned): order afresh, without the claim.
+            payload["replaces"] = nil
+            response = try await post(directory.newOrder, json: payload)
+        }
         guard let url = response.header("Location") else {
             throw ACMEError.unexpected("the directory created an order without naming it (no Location)")
         }
