@@ -1,3 +1,5 @@
+import Glibc
+
 /// The certificate an ACME vhost serves: the one the helper stored under
 /// `acme.storage` when it is there and usable (checked as any certificate
 /// file is), else a self-signed stand-in, with a warning that says which
@@ -25,10 +27,17 @@ enum ACMECertificate {
             why = "no certificate from the ACME directory yet"
         } else {
             // Checked as a named file would be; its problems make it a stand-in's case.
+            // The helper replaces the key, then the chain (each atomically): a
+            // reload that read between the two renames sees a mismatch, so a
+            // failed check is read again, twice, 10 ms apart, before it counts.
             var findings = Diagnostics(file: diagnostics.file)
-            if let material = CertificateFiles.check(files, vhost: vhost, diagnostics: &findings, now: now) {
-                for warning in findings.warnings { diagnostics.warning(warning.message, at: warning.mark) }
-                return material
+            for attempt in 0..<3 {
+                if attempt > 0 { usleep(10_000) }
+                findings = Diagnostics(file: diagnostics.file)
+                if let material = CertificateFiles.check(files, vhost: vhost, diagnostics: &findings, now: now) {
+                    for warning in findings.warnings { diagnostics.warning(warning.message, at: warning.mark) }
+                    return material
+                }
             }
             why = findings.errors.map(\.message).joined(separator: "; ")
         }
