@@ -38,6 +38,7 @@ public struct Config: Sendable {
     public var routeCount: Int { vhosts.reduce(0) { $0 + $1.routes.count } }
 
     /// The vhosts whose certificate the ACME helper obtains (`tls: { acme: true }`).
+    /// Their exact names (`VirtualHost.exactNames`) are what a certificate is ordered for.
     public var acmeVHosts: [VirtualHost] { vhosts.filter { $0.tls?.acme == true } }
 
     /// The addresses that speak TLS (a listen entry ending in " tls").
@@ -149,6 +150,13 @@ public enum ServerName: Hashable, Sendable, CustomStringConvertible {
 
 public struct VirtualHost: Sendable {
     public var names: [ServerName] = []
+    /// The names that are not wildcards, as written (lowercase), in order.
+    public var exactNames: [String] {
+        names.compactMap { name in
+            if case .exact(let host) = name { return host }
+            return nil
+        }
+    }
     /// Fallback for unknown Host on its listeners; else the first vhost listed there is.
     public var isDefault = false
     public var listen: [ListenAddress] = []

@@ -9,6 +9,8 @@ final class Generation {
     let id: Int
     let config: Config
     let listeners: [InheritedListener]
+    /// What an acme helper serving this config works from (`HelperProcess.key`); nil: none needed.
+    let helperKey: String?
     /// Where its workers log: the error log and level of its own config.
     let logger: Logger
     let errorLog: LogFile
@@ -25,6 +27,7 @@ final class Generation {
         self.id = id
         self.config = config
         self.listeners = listeners
+        helperKey = HelperProcess.key(for: config)
         self.target = target
         self.logger = logger
         self.errorLog = errorLog

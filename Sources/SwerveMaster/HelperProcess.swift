@@ -56,6 +56,8 @@ package final class HelperProcess {
 
     struct Launch {
         var config: Config
+        /// `key(for: config)`, as its generation computed it.
+        var key: String
         var program: HelperProgram
         var logger: Logger
         var errorLog: LogFile
@@ -65,9 +67,8 @@ package final class HelperProcess {
     }
 
     static func spawn(_ launch: Launch, now: Double) throws(MasterError) -> HelperProcess {
-        guard let key = key(for: launch.config) else { throw .message("no vhost needs the ACME helper") }
         let (pid, pipe) = try ChildFork.spawn { becomeHelper(launch, pipe: $0) }
-        return HelperProcess(pid: pid, pipe: pipe, key: key, now: now)
+        return HelperProcess(pid: pid, pipe: pipe, key: launch.key, now: now)
     }
 
     private static func becomeHelper(_ launch: Launch, pipe: Int32) -> Never {
@@ -76,7 +77,7 @@ package final class HelperProcess {
         _ = swerve_set_process_name("swerve: acme")
         let config = launch.config
         do {
-            try launch.program.prepare(config, Privileges.account(user: config.server.user, group: config.server.group))
+            try launch.program.prepare(config, try Privileges.account(user: config.server.user, group: config.server.group))
             try Privileges.drop(user: config.server.user, group: config.server.group)
         } catch {
             launch.logger.critical("acme helper cannot start: \(error)")

@@ -16,7 +16,7 @@ extension Master {
             logger.info("reloading again for the acme helper's new certificate")
             requestReload(waiter: nil)
         }
-        let wanted = HelperProcess.key(for: current.config)
+        let wanted = current.helperKey
         if let helper = acme.process {
             if helper.key != wanted && helper.quitSentAt == nil {
                 logger.info("the ACME settings or vhosts changed: replacing the acme helper \(helper.pid)")
@@ -24,8 +24,8 @@ extension Master {
             }
             return
         }
-        guard wanted != nil, now() >= acme.nextSpawnAt else { return }
-        let launch = HelperProcess.Launch(config: current.config, program: program, logger: current.logger,
+        guard let key = wanted, now() >= acme.nextSpawnAt else { return }
+        let launch = HelperProcess.Launch(config: current.config, key: key, program: program, logger: current.logger,
                                           errorLog: current.errorLog, signals: signals,
                                           closeInChild: inheritedDescriptors)
         do {

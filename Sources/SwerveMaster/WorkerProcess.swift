@@ -87,14 +87,7 @@ final class WorkerProcess {
 /// that order, since after setuid the others are no longer allowed.
 enum Privileges {
     static func drop(user: String?, group: String?) throws(MasterError) {
-        guard getuid() == 0 || geteuid() == 0, let user else { return }
-        guard let account = getpwnam(user) else { throw .message("user '\(user)' does not exist") }
-        let uid = account.pointee.pw_uid
-        var gid = account.pointee.pw_gid
-        if let group {
-            guard let entry = getgrnam(group) else { throw .message("group '\(group)' does not exist") }
-            gid = entry.pointee.gr_gid
-        }
+        guard let user, let (uid, gid) = try account(user: user, group: group) else { return }
         var groups = [gid]
         guard setgroups(1, &groups) == 0 else { throw .system("setgroups", errno) }
         guard setgid(gid) == 0 else { throw .system("setgid", errno) }
@@ -106,11 +99,16 @@ enum Privileges {
 }
 
 extension Privileges {
-    /// The uid and gid `drop` would switch to; nil when it would not switch.
-    static func account(user: String?, group: String?) -> (uid: uid_t, gid: gid_t)? {
-        guard getuid() == 0 || geteuid() == 0, let user, let account = getpwnam(user) else { return nil }
+    /// The uid and gid `drop` switches to; nil when it does not switch (not
+    /// root, or no user configured).
+    static func account(user: String?, group: String?) throws(MasterError) -> (uid: uid_t, gid: gid_t)? {
+        guard getuid() == 0 || geteuid() == 0, let user else { return nil }
+        guard let account = getpwnam(user) else { throw .message("user '\(user)' does not exist") }
         var gid = account.pointee.pw_gid
-        if let group, let entry = getgrnam(group) { gid = entry.pointee.gr_gid }
+        if let group {
+            guard let entry = getgrnam(group) else { throw .message("group '\(group)' does not exist") }
+            gid = entry.pointee.gr_gid
+        }
         return (account.pointee.pw_uid, gid)
     }
 }

@@ -10,17 +10,18 @@ struct Check: ParsableCommand {
     @OptionGroup var config: ConfigOption
 
     func run() throws {
-        let loaded = try loadValidConfig(config.resolvedPath)
+        let (loaded, _) = try loadValidConfig(config.resolvedPath)
         print("\(config.resolvedPath): ok — \(loaded.summary)")
     }
 }
 
-/// Loads the config, printing every diagnostic; exit status 1 when it has errors.
-func loadValidConfig(_ path: String) throws -> Config {
+/// Loads the config, printing every diagnostic; exit status 1 when it has
+/// errors. Returns it with its warnings (the master logs them too).
+func loadValidConfig(_ path: String) throws -> (Config, warnings: [Diagnostic]) {
     let outcome = ConfigLoader.load(path: path)
     report(outcome.diagnostics)
     guard let loaded = outcome.config else { throw ExitCode(1) }
-    return loaded
+    return (loaded, outcome.diagnostics.warnings)
 }
 
 /// Prints diagnostics to stderr in file order, at most `limit` of them (a

@@ -15,9 +15,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let path = config.resolvedPath
-        let outcome = ConfigLoader.load(path: path)
-        report(outcome.diagnostics)
-        guard let loaded = outcome.config else { throw ExitCode(1) }
+        let (loaded, warnings) = try loadValidConfig(path)
         let logger: Logger
         let errorLog: LogFile
         do {
@@ -29,7 +27,7 @@ struct Serve: ParsableCommand {
         // Warnings went to stderr (the journal under systemd); an error log
         // file gets them too, such as which ACME name waits for its certificate.
         if case .file = loaded.logging.errorLog {
-            for warning in outcome.diagnostics.warnings { logger.warning("\(warning)") }
+            for warning in warnings { logger.warning("\(warning)") }
         }
         let master: Master
         do {

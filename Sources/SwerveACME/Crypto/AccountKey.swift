@@ -74,7 +74,4 @@ package final class AccountKey: @unchecked Sendable {
         else { throw ACMEError.local("signature does not fit ES256") }
         return raw
     }
-
-    /// Borrows the EVP_PKEY (for a CSR's signature).
-    func withKey<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T { try body(key) }
 }

@@ -36,10 +36,7 @@ final class CertificateKeeper: @unchecked Sendable {
         self.askReload = askReload
         let layout = settings.layout
         sites = config.acmeVHosts.compactMap { vhost in
-            let names = vhost.names.compactMap { name -> String? in
-                if case .exact(let host) = name { return host.lowercased() }
-                return nil
-            }
+            let names = vhost.exactNames  // lowercase already: the decoder folds them
             guard let first = names.first else { return nil }
             let stored = StorageFiles.read(layout.chain(first)).flatMap(IssuedCertificate.init(pem:))
             return Site(names: names, certificate: stored)
@@ -76,9 +73,10 @@ final class CertificateKeeper: @unchecked Sendable {
             }
             let site = sites[index]
             if RenewalPlan.needsCertificate(site.certificate, names: names, now: Self.now(), renewAt: site.renewAt) {
-                let reason = site.certificate == nil ? "none stored" : site.certificate!.covers(names) ? "renewal" : "names changed"
+                let covered = site.certificate?.covers(names) == true
+                let reason = site.certificate == nil ? "none stored" : covered ? "renewal" : "names changed"
                 logger.info("acme: requesting a certificate for \(list) from \(settings.directory) (\(reason))")
-                let replaces = site.certificate?.covers(names) == true ? site.certificate?.renewalID : nil
+                let replaces = covered ? site.certificate?.renewalID : nil
                 let issued = try await Issuer(client: client, settings: settings, logger: logger)
                     .issue(names: names, replaces: replaces)
                 sites[index].certificate = issued

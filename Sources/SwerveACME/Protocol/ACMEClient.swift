@@ -30,7 +30,7 @@ final class ACMEClient: @unchecked Sendable {
     func loadDirectory() async throws -> ACMEDirectory {
         if let directory { return directory }
         let response = try await http.send(.GET, directoryURL)
-        try Self.expectSuccess(response, directoryURL)
+        guard response.status < 300 else { throw Self.problem(response, directoryURL) }
         let loaded = try decode(ACMEDirectory.self, response, directoryURL)
         directory = loaded
         return loaded
@@ -135,11 +135,9 @@ final class ACMEClient: @unchecked Sendable {
                                                body: body)
             if let fresh = response.header("Replay-Nonce") { nonces.append(fresh) }
             if response.status < 300 { return response }
-            let problem = (try? JSONDecoder.acme.decode(ACMEProblem.self, from: Data(response.body)))
-                ?? ACMEProblem(type: nil, detail: String(decoding: response.body.prefix(200), as: UTF8.self))
-            if problem.isBadNonce && attempt < 3 { continue }
-            throw ACMEError.problem(status: response.status, problem, url: url,
-                                   retryAfter: response.header("Retry-After").flatMap(Int.init))
+            let failure = Self.problem(response, url)
+            if case .problem(_, let problem, _, _) = failure, problem.isBadNonce, attempt < 3 { continue }
+            throw failure
         }
     }
 
@@ -178,13 +176,14 @@ final class ACMEClient: @unchecked Sendable {
 
     // MARK: decoding
 
-    private static func expectSuccess(_ response: HTTPSResponse, _ url: String) throws {
-        guard response.status < 300 else {
-            let problem = (try? JSONDecoder.acme.decode(ACMEProblem.self, from: Data(response.body)))
-                ?? ACMEProblem(type: nil, detail: "HTTP \(response.status)")
-            throw ACMEError.problem(status: response.status, problem, url: url,
-                                   retryAfter: response.header("Retry-After").flatMap(Int.init))
-        }
+    /// A refusal as the error it is: the CA's problem document, or the
+    /// start of whatever else it sent.
+    private static func problem(_ response: HTTPSResponse, _ url: String) -> ACMEError {
+        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+        let problem = (try? JSONDecoder.acme.decode(ACMEProblem.self, from: Data(response.body)))
+            ?? ACMEProblem(type: nil, detail: text.isEmpty ? "HTTP \(response.status)" : text)
+        return .problem(status: response.status, problem, url: url,
+                        retryAfter: response.header("Retry-After").flatMap(Int.init))
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ response: HTTPSResponse, _ url: String) throws -> T {

@@ -56,7 +56,6 @@ struct ACMEProblem: Decodable, Sendable, CustomStringConvertible {
     }
 
     var isBadNonce: Bool { type == "urn:ietf:params:acme:error:badNonce" }
-    var isRateLimited: Bool { type == "urn:ietf:params:acme:error:rateLimited" }
 }
 
 /// RFC 9773 §4.2.

@@ -11,10 +11,7 @@ enum ACMECertificate {
 
     static func material(for vhost: VirtualHost, layout: ACMEStorage, diagnostics: inout Diagnostics,
                          now: Int64) -> CertificateMaterial? {
-        let names = vhost.names.compactMap { name -> String? in
-            if case .exact(let host) = name { return host }
-            return nil
-        }
+        let names = vhost.exactNames
         guard let first = names.first, let stored = vhost.tls else { return nil }
         let mark = stored.marks.acme ?? stored.marks.block
         var files = stored

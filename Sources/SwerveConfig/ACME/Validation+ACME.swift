@@ -53,15 +53,9 @@ extension ConfigValidator {
             diagnostics.error("acme.storage '\(acme.storage)' exists and is not a folder", at: mark)
         }
         guard let roots = acme.caRoots, let mark = acme.marks.caRoots else { return }
-        switch FileSystem.readFile(roots, limit: 1 << 20) {
-        case .success(let bytes):
-            if !String(decoding: bytes, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") {
-                diagnostics.error("acme.ca_roots '\(roots)' holds no PEM certificate", at: mark)
-            }
-        case .failure(.cannotOpen(let reason)):
-            diagnostics.error("cannot read acme.ca_roots '\(roots)': \(reason)", at: mark)
-        case .failure(.tooLarge):
-            diagnostics.error("acme.ca_roots '\(roots)' is larger than 1 MiB: not a PEM file", at: mark)
+        guard let bytes = CertificateFiles.read(roots, "acme.ca_roots", at: mark, &diagnostics) else { return }
+        if !String(decoding: bytes, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") {
+            diagnostics.error("acme.ca_roots '\(roots)' holds no PEM certificate", at: mark)
         }
     }
 

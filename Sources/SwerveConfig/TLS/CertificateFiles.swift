@@ -82,7 +82,8 @@ package enum CertificateFiles {
         return CertificateMaterial(chainPEM: chainPEM, keyPEM: keyPEM)
     }
 
-    private static func read(_ path: String, _ what: String, at mark: Mark, _ diagnostics: inout Diagnostics) -> [UInt8]? {
+    /// A PEM file's bytes, or an error at `mark` naming `what` could not be read.
+    static func read(_ path: String, _ what: String, at mark: Mark, _ diagnostics: inout Diagnostics) -> [UInt8]? {
         switch FileSystem.readFile(path, limit: maxFileSize) {
         case .success(let bytes):
             return bytes
