@@ -51,6 +51,12 @@ final class Pebble {
                 "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01", "127.0.0.1:\(dnsPort)",
                 "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", "127.0.0.1:\(try TestServer.freePortForTests())",
             ], log: "dns.log", environment: [:])
+            // pebble's first validation must find the DNS up, or the challenge
+            // fails and the helper backs off for a minute.
+            try waitUntil("pebble-challtestsrv answers DNS over TCP", timeout: 20) {
+                guard self.dns?.isRunning == true else { throw TestFailure("pebble-challtestsrv exited") }
+                return (try? RawConnection(port: self.dnsPort, readTimeout: 1)) != nil
+            }
         }
         let logFile = folder.appendingPathComponent("pebble.log")
         try? FileManager.default.removeItem(at: logFile)

@@ -55,9 +55,14 @@ import Testing
 
     static func waitForCertificate(_ name: String, body: String, _ server: TestServer, _ pebble: Pebble,
                                    timeout: TimeInterval = 30) throws {
-        try waitUntil("\(name) serves pebble's certificate", timeout: timeout) {
-            let result = try verifiedGet(name, server, pebble)
-            return result.status == 0 && result.stdout == body + "\n200"
+        do {
+            try waitUntil("\(name) serves pebble's certificate", timeout: timeout) {
+                let result = try verifiedGet(name, server, pebble)
+                return result.status == 0 && result.stdout == body + "\n200"
+            }
+        } catch {
+            // What the helper and the CA said is what explains a timeout.
+            throw TestFailure("\(error)\n-- error log:\n\(server.errorLog.suffix(4000))\n-- pebble:\n\(pebble.log.suffix(3000))")
         }
     }
 

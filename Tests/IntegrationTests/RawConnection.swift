@@ -19,7 +19,11 @@ final class RawConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
-            close(fd)
+            // deinit runs for a failed init too: it must not close this number
+            // again, by then perhaps another test's descriptor.
+            let failure = errno
+            closeNow()
+            errno = failure
             throw TestFailure("connect failed: \(String(cString: strerror(errno)))")
         }
         setReadTimeout(readTimeout)
