@@ -53,7 +53,8 @@ test: deps test-deps
 # without them; ss (iproute2) and runuser (util-linux) for the integration
 # tests; openssl (certificates made at test time, s_client) and curl for the
 # TLS tests; pebble and pebble-challtestsrv (Let's Encrypt's test CA and its
-# DNS) for the ACME tests.
+# DNS) for the ACME tests; nghttp and h2load (nghttp2-client) and Debian's
+# python3-h2 (for /usr/bin/python3) for the HTTP/2 tests.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -64,6 +65,8 @@ test-deps:
 	[ -x /usr/bin/openssl ] || missing="$$missing openssl"; \
 	[ -x /usr/bin/curl ] || missing="$$missing curl"; \
 	{ [ -x /usr/bin/pebble ] && [ -x /usr/bin/pebble-challtestsrv ]; } || missing="$$missing pebble"; \
+	{ [ -x /usr/bin/nghttp ] && [ -x /usr/bin/h2load ]; } || missing="$$missing nghttp2-client"; \
+	/usr/bin/python3 -c 'import h2' 2>/dev/null || missing="$$missing python3-h2"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \

@@ -64,6 +64,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxConnections = 4096
     /// listen(2) backlog for sockets the master binds (nginx's default).
     public var backlog = 511
+    /// Offer HTTP/2 (`h2`) by ALPN on TLS listeners, before `http/1.1`.
+    public var http2 = true
     public var timeouts = Timeouts()
     public var limits = Limits()
 

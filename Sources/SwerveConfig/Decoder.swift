@@ -12,7 +12,7 @@ struct ConfigDecoder {
 
     static let topKeys = ["server", "logging", "acme", "default_type", "mime_types", "vhosts"]
     static let serverKeys = [
-        "workers", "user", "group", "pid_file", "shutdown_timeout", "max_connections", "backlog", "timeouts", "limits",
+        "workers", "user", "group", "pid_file", "shutdown_timeout", "max_connections", "backlog", "http2", "timeouts", "limits",
     ]
     static let timeoutKeys = ["header", "body", "keepalive", "send", "script"]
     static let limitKeys = ["max_header_size", "max_body_size"]
@@ -72,6 +72,7 @@ struct ConfigDecoder {
         if let node = fields["backlog"], let value = reader.int(node, "backlog", in: 1...65535) {
             server.backlog = value
         }
+        if let node = fields["http2"], let value = reader.bool(node, "http2") { server.http2 = value }
         if let node = fields["timeouts"], let timeouts = reader.fields(node, of: "server.timeouts", known: Self.timeoutKeys) {
             if let node = timeouts["header"], let value = reader.duration(node, "header") { server.timeouts.header = value }
             if let node = timeouts["body"], let value = reader.duration(node, "body") { server.timeouts.body = value }

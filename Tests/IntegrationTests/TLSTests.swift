@@ -87,7 +87,7 @@ import Testing
             try $0.issue("a", names: ["a.test"])
         }
         defer { server.stop() }
-        let secure = try TLSClient.get("a.test", port: server.port, ca: certificates.caFile, extra: ["-D", "-"])
+        let secure = try TLSClient.get("a.test", port: server.port, ca: certificates.caFile, extra: ["-D", "-", "--http1.1"])
         #expect(secure.stdout.contains("Strict-Transport-Security: max-age=600; includeSubDomains\r\n"), "\(secure.stdout)")
         let redirect = try RawConnection(port: plain)
         try redirect.send("GET /photos/x.jpg?size=2&y=%20 HTTP/1.1\r\nHost: A.test:\(plain)\r\n\r\n")

@@ -42,6 +42,7 @@ struct DecoderTests {
               shutdown_timeout: 45s
               max_connections: 100
               backlog: 128
+              http2: false
               timeouts:
                 header: 5s
                 body: 1m
@@ -104,6 +105,7 @@ struct DecoderTests {
         server.shutdownTimeout = .seconds(45)
         server.maxConnections = 100
         server.backlog = 128
+        server.http2 = false
         server.timeouts.header = .seconds(5)
         server.timeouts.body = .seconds(60)
         server.timeouts.keepalive = .milliseconds(500)
@@ -217,6 +219,7 @@ struct DecoderTests {
         #expect(config.server.shutdownTimeout == .seconds(30))
         #expect(config.server.maxConnections == 4096)
         #expect(config.server.backlog == 511)
+        #expect(config.server.http2)
         #expect(config.server.timeouts.header == .seconds(10))
         #expect(config.server.timeouts.body == .seconds(60))
         #expect(config.server.timeouts.keepalive == .seconds(15))

@@ -6,7 +6,7 @@ import SwerveConfig
 /// checked through the printed `FILE:LINE:COL: error: MESSAGE` form.
 @Suite("Diagnostics")
 struct DiagnosticsTests {
-    static let serverKeys = "workers, user, group, pid_file, shutdown_timeout, max_connections, backlog, timeouts, limits"
+    static let serverKeys = "workers, user, group, pid_file, shutdown_timeout, max_connections, backlog, http2, timeouts, limits"
 
     /// Loads `yaml` against a fresh site and expects exactly `expected` (in file order) and no config.
     func expectErrors(

@@ -10,7 +10,7 @@ extension HTTP1Connection: ResponseTransport {
     var isActive: Bool { context?.channel.isActive ?? false }
 
     /// Whether this response may leave the connection open for another request.
-    private func mayKeepAlive(_ exchange: HTTP1Exchange, _ response: ResponseWriter) -> Bool {
+    private func mayKeepAlive(_ exchange: Exchange, _ response: ResponseWriter) -> Bool {
         // A client still waiting for 100 Continue never sends its body: the
         // connection cannot carry another request (as nginx does).
         machine.responseMayKeepAlive && !response.wantsClose && !(exchange.awaitsContinue && !exchange.requestEnded)
@@ -23,7 +23,7 @@ extension HTTP1Connection: ResponseTransport {
                                                        isHead: response.isHead, mayKeepAlive: &keepAlive)
         machine.responseHeadSent(keepAlive: keepAlive)
         var buffer = context.channel.allocator.buffer(capacity: 512)
-        ResponseHeadEncoder.write(status: status, headers: headers, extraLine: exchange.hstsLine,
+        ResponseHeadEncoder.write(status: status, headers: headers, extraLine: exchange.hsts?.http1Line,
                                   isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: exchange.framing,
                                   dateLine: worker.dates.dateLine, into: &buffer)
         exchange.unwritten = buffer
@@ -41,7 +41,7 @@ extension HTTP1Connection: ResponseTransport {
         var buffer = context.channel.allocator.buffer(capacity: size)
         ResponseHeadEncoder.writeStatusLine(status, isHTTP10: exchange.isHTTP10, into: &buffer)
         for block in headers { buffer.writeImmutableBuffer(block.http1) }
-        if let hsts = exchange.hstsLine { buffer.writeString(hsts) }
+        if let hsts = exchange.hsts { buffer.writeString(hsts.http1Line) }
         // Prepared headers carry their Content-Length: the framing is the length.
         ResponseHeadEncoder.writeEnd(isHTTP10: exchange.isHTTP10, keepAlive: keepAlive, framing: .length,
                                      dateLine: dateLine, into: &buffer)
@@ -90,7 +90,7 @@ extension HTTP1Connection: ResponseTransport {
     static let crlf = ByteBuffer(staticString: "\r\n")
     static let lastChunk = ByteBuffer(staticString: "0\r\n\r\n")
 
-    func writeUnwritten(_ exchange: HTTP1Exchange, _ context: ChannelHandlerContext) {
+    func writeUnwritten(_ exchange: Exchange, _ context: ChannelHandlerContext) {
         guard let pending = exchange.unwritten else { return }
         exchange.unwritten = nil
         context.write(wrapOutboundOut(.byteBuffer(pending)), promise: nil)
@@ -148,7 +148,7 @@ extension HTTP1Connection: ResponseTransport {
 
     /// The response's last bytes reached the socket (or the connection failed
     /// under them): log it with what left, then keep the connection or close it.
-    func endWritten(_ exchange: HTTP1Exchange, status: Int, action: ConnectionStateMachine.ResponseEndAction,
+    func endWritten(_ exchange: Exchange, status: Int, action: ConnectionStateMachine.ResponseEndAction,
                             succeeded: Bool) {
         let response = exchange.response
         if succeeded { response.bodyBytesConfirmed = response.bodyBytesQueued }
@@ -204,23 +204,7 @@ extension HTTP1Connection: ResponseTransport {
         return text
     }
 
-    func log(_ exchange: HTTP1Exchange, status: Int, bytes: Int) {
-        guard let accessLog = worker.accessLog else { return }
-        let head = exchange.head
-        let elapsed = (worker.now() - exchange.response.started).nanoseconds / 1_000_000
-        let entry = AccessLogEntry(
-            remoteAddress: remoteIP,
-            method: head.method.rawValue,
-            uri: head.uri,
-            version: head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
-            status: status,
-            bodyBytes: bytes,
-            referer: head.headers.first(name: "referer"),
-            userAgent: head.headers.first(name: "user-agent"),
-            vhost: exchange.vhostName,
-            milliseconds: Int(elapsed),
-            requestLine: exchange.rawRequestLine,
-            tls: tls?.facts)
-        accessLog.append(entry, combinedTime: worker.dates.logDate, isoTime: worker.dates.isoDate)
+    func log(_ exchange: Exchange, status: Int, bytes: Int) {
+        worker.logAccess(exchange, remoteIP: remoteIP, tls: tls, status: status, bytes: bytes)
     }
 }

@@ -47,7 +47,7 @@ extension HTTP1Connection: TimerWheel.Client {
         }
         switch machine.timerFired(now: now) {
         case .respondTimeout:
-            let exchange = self.exchange ?? makeExchange(HTTP1Exchange.placeholderHead())
+            let exchange = self.exchange ?? makeExchange(Exchange.placeholderHead())
             exchange.sink.abort()
             exchange.response.closeAfterResponse()
             exchange.response.sendError(.requestTimeout)

@@ -13,7 +13,7 @@ import SwerveConfig
 /// Three files: events and requests here, the response path in
 /// `HTTP1Connection+Responses`, reading, timers and closing in
 /// `HTTP1Connection+Timers` (hence members without `private`).
-final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, DrainableConnection {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = IOData
 
@@ -27,13 +27,16 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     /// The vhost of this connection's last Host.
     var hostMemo: Router.HostMemo?
     var machine: ConnectionStateMachine
-    var exchange: HTTP1Exchange?
+    var exchange: Exchange?
     /// Parts of pipelined requests held until the response in flight ends.
     var held: [HeldPart] = []
     /// Read once per connection: the channel's getters take a lock.
     var remoteAddress: SocketAddress?
     var remoteIPText: String?
-    var localAddress: SocketAddress?
+    /// Where its requests come from, once the connection is active.
+    var origin: RequestDispatch.Origin?
+    /// On a TLS listener the connection is counted by `TLSObserver`, from accept.
+    let countsConnection: Bool
     var reading = true
     /// The timer wheel's slot this connection waits in (its earliest deadline).
     var armedSlot: Int64?
@@ -44,10 +47,11 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     var currentRead: ByteBuffer?
     var pipelinedRead: ByteBuffer?
 
-    init(worker: WorkerContext, listener: ListenAddress, tls: ConnectionTLS? = nil) {
+    init(worker: WorkerContext, listener: ListenAddress, tls: ConnectionTLS? = nil, countsConnection: Bool = true) {
         self.worker = worker
         self.listener = listener
         self.tls = tls
+        self.countsConnection = countsConnection
         let timeouts = worker.timeouts
         machine = ConnectionStateMachine(timeouts: .init(
             header: TimeAmount(timeouts.header), body: TimeAmount(timeouts.body),
@@ -59,23 +63,31 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         options = context.channel.syncOptions
+        // Added after a TLS handshake, to a channel already active.
+        if context.channel.isActive { becameActive(context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         options = nil
-        worker.connectionClosed()
+        if countsConnection { worker.connectionClosed() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        becameActive(context)
+        context.fireChannelActive()
+    }
+
+    private func becameActive(_ context: ChannelHandlerContext) {
+        guard origin == nil else { return }
         remoteAddress = context.channel.remoteAddress
-        localAddress = context.channel.localAddress
+        origin = RequestDispatch.Origin(worker: worker, listener: listener, tls: tls, remoteAddress: remoteAddress,
+                                        localAddress: context.channel.localAddress)
         worker.track(self)
         machine.connected(now: worker.now())
         // Accepted just before the drain began: its first request is answered with Connection: close.
         if worker.isDraining { _ = machine.drain(now: worker.now()) }
         syncTimer()
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -185,7 +197,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
     func refuseMalformed(_ status: HTTPResponseStatus, requestLine: String?) {
         switch machine.parserError(status, now: worker.now()) {
         case .respond(let status):
-            let exchange = makeExchange(HTTP1Exchange.placeholderHead())
+            let exchange = makeExchange(Exchange.placeholderHead())
             exchange.rawRequestLine = requestLine
             exchange.response.closeAfterResponse()
             exchange.response.sendError(status)
@@ -207,11 +219,11 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: requests
 
-    func makeExchange(_ head: HTTPRequestHead) -> HTTP1Exchange {
+    func makeExchange(_ head: HTTPRequestHead) -> Exchange {
         let writer = ResponseWriter(transport: self, eventLoop: worker.eventLoop,
                                     allocator: context?.channel.allocator ?? ByteBufferAllocator(),
                                     isHead: head.method == .HEAD, started: worker.now())
-        let exchange = HTTP1Exchange(head: head, response: writer)
+        let exchange = Exchange(head: head, response: writer)
         self.exchange = exchange
         return exchange
     }
@@ -236,62 +248,16 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
         let expectsBody = RequestHeadCheck.hasBody(declaredLength: declared, chunked: chunked)
         exchange.awaitsContinue = expectsBody && expectsContinue
         machine.requestStarted(expectsBody: expectsBody, bodyLimit: .max, reads: false, now: now)
-
-        if tls == nil, let challenges = worker.acmeChallenges,
-           let answer = challenges.answer(method: head.method.rawValue, uri: head.uri) {
-            var body = ByteBuffer()
-            body.writeBytes(answer)
-            response.send(.ok, headers: ["Content-Type": "text/plain"], body: body)
-            return
-        }
-        let route: Route
-        switch worker.router.route(target: head.uri, host: head.headers.first(name: "host"), listener: listener,
-                                  memo: &hostMemo) {
-        case .route(let found):
-            route = found
-        case .refused(let status, let site):
-            if let site, reached(site, exchange) == .redirected { return }
-            response.sendError(status)
-            return
-        }
-        if reached(route.site, exchange) == .redirected { return }
-        if let declared, declared > route.maxBodySize {
-            // Refused on its head: no 100 Continue, and the unread body ends the connection.
-            response.closeAfterResponse()
-            response.sendError(.payloadTooLarge)
-            return
-        }
-        var request = Request(head: head, target: route.target, site: route.site, routePrefix: route.prefix,
-                              remoteAddress: remoteAddress, localAddress: localAddress)
-        request.tls = tls?.facts
-        request.hasBody = expectsBody
-        let sink = route.responder.respond(to: request, response: response)
-        exchange.sink = sink
+        guard let origin,
+              case .responding(let bodyLimit) = RequestDispatch.start(exchange, declaredLength: declared, hasBody: expectsBody,
+                                                                      from: origin, memo: &hostMemo)
+        else { return }
+        let sink = exchange.sink
         guard expectsBody, !exchange.requestEnded else { return }
-        machine.requestStarted(expectsBody: true, bodyLimit: route.maxBodySize, reads: sink.wantsBody, now: now)
+        machine.requestStarted(expectsBody: true, bodyLimit: bodyLimit, reads: sink.wantsBody, now: now)
         // A responder still deciding (a script looked up in the pool) sends
         // it itself, once it knows: a 404 must not follow a 100.
         if sink.wantsBody && !sink.decidesLater { sendContinue(response) }
-    }
-
-    enum SiteOutcome { case serve, redirected }
-
-    /// The request reached `site` (routed or refused): its error pages, its
-    /// log name, its HSTS line over TLS; and `redirect_http` (SPEC §2.1): on
-    /// a plain listener, 308 to the same path and query on https.
-    func reached(_ site: Site, _ exchange: HTTP1Exchange) -> SiteOutcome {
-        exchange.response.errorPages = site.errorPages
-        exchange.vhostName = site.vhost.logName
-        if tls != nil {
-            exchange.hstsLine = site.hstsLine
-            return .serve
-        }
-        guard let port = site.httpsRedirectPort else { return .serve }
-        let host = HTTPSRedirect.host(exchange.head.headers.first(name: "host"), site: site,
-                                      local: localAddress?.ipAddress)
-        let location = HTTPSRedirect.location(host: host, port: port, uri: exchange.head.uri)
-        exchange.response.sendError(.permanentRedirect, headers: ["Location": location])
-        return .redirected
     }
 
     /// Both the request and its response are complete: the next request, or wait.
@@ -316,7 +282,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The exchange is over: its sink lets go of the writer (which holds this
     /// connection), so neither keeps the other alive.
-    func retire(_ exchange: HTTP1Exchange) {
+    func retire(_ exchange: Exchange) {
         exchange.sink = DiscardingBodySink.shared
         if self.exchange === exchange { self.exchange = nil }
     }

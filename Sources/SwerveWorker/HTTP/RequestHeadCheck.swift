@@ -9,10 +9,14 @@ public enum RequestHeadCheck: Equatable {
     /// Answer `status` without reading the body; `close` ends the connection after it.
     case reject(HTTPResponseStatus, close: Bool)
 
+    static let http2 = HTTPVersion(major: 2, minor: 0)
+
     /// `maxHeadSize`: `max_header_size`, counted over the request line and the
     /// header lines (each with its CRLF), as the client sent them.
     public init(_ head: HTTPRequestHead, maxHeadSize: Int = .max) {
-        guard head.version.major == 1, head.version.minor <= 1 else {
+        // HTTP/2.0 heads come from an h2 stream (NIOHTTP2's codec); an
+        // HTTP/1 connection's decoder never makes one.
+        guard (head.version.major == 1 && head.version.minor <= 1) || head.version == Self.http2 else {
             self = .reject(.httpVersionNotSupported, close: true)
             return
         }

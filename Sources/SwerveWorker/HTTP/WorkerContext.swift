@@ -66,10 +66,10 @@ public final class WorkerContext: @unchecked Sendable {
     public var timeouts: Timeouts { config.server.timeouts }
 
     /// Every open connection, so a drain can tell each how to finish.
-    private var connections: [ObjectIdentifier: HTTP1Connection] = [:]
+    private var connections: [ObjectIdentifier: any DrainableConnection] = [:]
 
-    func track(_ connection: HTTP1Connection) { connections[ObjectIdentifier(connection)] = connection }
-    func untrack(_ connection: HTTP1Connection) { connections[ObjectIdentifier(connection)] = nil }
+    func track(_ connection: some DrainableConnection) { connections[ObjectIdentifier(connection)] = connection }
+    func untrack(_ connection: some DrainableConnection) { connections[ObjectIdentifier(connection)] = nil }
 
     /// SPEC §3's drain: each connection finishes what it received, then
     /// closes. The future succeeds when the last connection has closed.
@@ -128,4 +128,10 @@ public final class WorkerContext: @unchecked Sendable {
         accepting = wanted
         for channel in serverChannels { try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: wanted) }
     }
+}
+
+/// A connection a drain tells to finish: HTTP/1.1 answers what it received
+/// with `Connection: close`, HTTP/2 sends GOAWAY.
+protocol DrainableConnection: AnyObject {
+    func drain()
 }

@@ -81,8 +81,8 @@ public final class Site: Sendable {
     public let realRoot: String
     public let routes: RouteTable<any Responder>
     public let errorPages: ErrorPages
-    /// "Strict-Transport-Security: …\r\n", sent on its TLS responses (`hsts`).
-    let hstsLine: String?
+    /// Its `hsts` value, sent on its TLS responses.
+    let hsts: HSTS?
     /// With `redirect_http`, the port its plain requests are sent to on https.
     let httpsRedirectPort: Int?
 
@@ -91,8 +91,23 @@ public final class Site: Sendable {
         self.realRoot = realRoot
         self.routes = routes
         self.errorPages = errorPages
-        hstsLine = vhost.tls?.hsts.map { "Strict-Transport-Security: \($0)\r\n" }
+        hsts = vhost.tls?.hsts.map(HSTS.init)
         let tlsPort = vhost.listen.first { vhost.tlsListen.contains($0) }?.port
         httpsRedirectPort = vhost.tls?.redirectHTTP == true ? tlsPort : nil
+    }
+}
+
+extension Site {
+    /// A `Strict-Transport-Security` value, with its HTTP/1 line made once.
+    struct HSTS: Sendable {
+        static let name = "strict-transport-security"
+        let value: String
+        /// "Strict-Transport-Security: …\r\n"
+        let http1Line: String
+
+        init(_ value: String) {
+            self.value = value
+            http1Line = "Strict-Transport-Security: \(value)\r\n"
+        }
     }
 }

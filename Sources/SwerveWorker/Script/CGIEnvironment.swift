@@ -42,7 +42,8 @@ public struct CGIEnvironment: Equatable, Sendable {
 
         variables["GATEWAY_INTERFACE"] = "CGI/1.1"
         variables["SERVER_SOFTWARE"] = "swerve/\(SwerveVersion.string)"
-        variables["SERVER_PROTOCOL"] = "HTTP/\(head.version.major).\(head.version.minor)"
+        // "HTTP/2" over HTTP/2, as Apache and nginx set it.
+        variables["SERVER_PROTOCOL"] = head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)"
         variables["REQUEST_METHOD"] = head.method.rawValue
         variables["REQUEST_URI"] = head.uri
         variables["QUERY_STRING"] = request.target.query ?? ""

@@ -22,8 +22,11 @@ package struct TLSContexts: Sendable {
         "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ].joined(separator: ":")
 
-    /// Offered by ALPN; `h2` joins when HTTP/2 does.
-    static let applicationProtocols = ["http/1.1"]
+    /// Offered by ALPN, in the server's order of preference: `h2` first
+    /// unless `server.http2` is false.
+    static func applicationProtocols(http2: Bool) -> [String] {
+        http2 ? [HTTP2Pipeline.protocolName, "http/1.1"] : ["http/1.1"]
+    }
 
     package init(config: Config) throws {
         var vhosts: [VirtualHost] = []
@@ -36,7 +39,7 @@ package struct TLSContexts: Sendable {
             var tlsOnly = vhost
             tlsOnly.listen = vhost.listen.filter { vhost.tlsListen.contains($0) }
             let answersALPN = vhost.tls?.acme == true && config.acme?.challenge == .tlsALPN01
-            let context = try Self.makeContext(material, acmeALPN: answersALPN)
+            let context = try Self.makeContext(material, http2: config.server.http2, acmeALPN: answersALPN)
             shared = ContextTuning.apply(ticketKey: config.sessionTicketKey, to: context) && shared
             if answersALPN, let acme = config.acme {
                 answers = ALPNChallenge.install(on: context, layout: acme.layout) && answers
@@ -56,14 +59,14 @@ package struct TLSContexts: Sendable {
     }
 
     /// `acmeALPN`: also offer `acme-tls/1`, which only an ACME validator asks for.
-    static func makeContext(_ material: CertificateMaterial, acmeALPN: Bool = false) throws -> NIOSSLContext {
+    static func makeContext(_ material: CertificateMaterial, http2: Bool = true, acmeALPN: Bool = false) throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMBytes(material.chainPEM)
         let key = try NIOSSLPrivateKey(bytes: material.keyPEM, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuites = tls12Suites
-        configuration.applicationProtocols = applicationProtocols + (acmeALPN ? [ALPNChallenge.protocolName] : [])
+        configuration.applicationProtocols = applicationProtocols(http2: http2) + (acmeALPN ? [ALPNChallenge.protocolName] : [])
         // How long a close waits for the client's close_notify or FIN: as long
         // as a plain connection lingers, not NIOSSL's 5 s.
         configuration.shutdownTimeout = .seconds(2)

@@ -3,19 +3,19 @@ import NIOSSL
 import NIOTLS
 import SwerveConfig
 
-/// The front of a TLS listener's connection (SPEC §2.1), ahead of the same
-/// HTTP handlers a plain listener has:
+/// The front of a TLS listener's connection (SPEC §2.1):
 ///
-///     TLSFront → SNIHandler → (NIOSSLServerHandler) → TLSObserver → HTTP…
+///     TLSFront → SNIHandler → (NIOSSLServerHandler) → TLSObserver → (HTTP/1.1 or HTTP/2)
 ///
 /// `TLSFront` refuses what is not TLS; NIOTLS's `SNIHandler` reads the
 /// ClientHello's server name and, once it has, puts the TLS handler of
 /// that name's vhost in its own place (the default vhost's when the name is
-/// unknown or absent). The connection's header timer, which runs from
-/// accept, bounds the handshake too.
+/// unknown or absent). `TLSObserver` bounds the handshake by the header
+/// timeout and, once it is done, has `afterHandshake` add the handlers of
+/// the protocol ALPN chose.
 enum TLSPipeline {
     static func configure(_ channel: Channel, worker: WorkerContext, contexts: TLSContexts,
-                          listener: ListenAddress) throws -> ConnectionTLS {
+                          listener: ListenAddress, afterHandshake: @escaping TLSObserver.AfterHandshake) throws {
         let pipeline = channel.pipeline.syncOperations
         // Under TLS a client's FIN, or its close_notify, ends the connection,
         // a response still being written included. Allowed half-closure,
@@ -24,7 +24,7 @@ enum TLSPipeline {
         // connection sat in CLOSE-WAIT until NIOSSL's shutdown timeout.
         try channel.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: false)
         let tls = ConnectionTLS()
-        let observer = TLSObserver(worker: worker, tls: tls)
+        let observer = TLSObserver(worker: worker, tls: tls, afterHandshake: afterHandshake)
         let sni = SNIHandler { [weak channel] result in
             guard let channel else { return worker.eventLoop.makeSucceededVoidFuture() }
             if case .hostname(let name) = result { tls.serverName = name }
@@ -44,6 +44,5 @@ enum TLSPipeline {
         try pipeline.addHandler(TLSFront(worker: worker, tls: tls))
         try pipeline.addHandler(ByteToMessageHandler(sni))
         try pipeline.addHandler(observer)
-        return tls
     }
 }

@@ -1,0 +1,165 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import SwerveConfig
+
+/// One HTTP/2 connection's life beside NIOHTTP2's handler: what its streams
+/// share (where requests come from, the last host's vhost), its idle
+/// timeout, its drain and its protocol errors. Sees only the connection's
+/// own frames (stream 0); each stream's are its `HTTP2Stream`'s.
+///
+/// - Idle: with no stream open for `timeouts.keepalive`, a GOAWAY and a
+///   close, as nginx closes an idle HTTP/2 connection.
+/// - Drain (SPEC §3): `ChannelShouldQuiesceEvent` to NIO's management
+///   handler behind this one, which sends GOAWAY, then after a PING round
+///   trip GOAWAY with the last stream accepted, and closes once those
+///   streams are done.
+/// - A client that breaks the protocol or floods it gets the library's
+///   GOAWAY with the error, one info line, and the close.
+final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWheel.Client {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    let worker: WorkerContext
+    let listener: ListenAddress
+    let tls: ConnectionTLS
+    /// Where its streams' requests come from, once added.
+    private(set) var origin: RequestDispatch.Origin?
+    /// The vhost of the last Host any of its streams asked for.
+    var hostMemo: Router.HostMemo?
+    private(set) var remoteIP = "-"
+    private var context: ChannelHandlerContext?
+    private var openStreams = 0
+    private var lastStreamID = HTTP2StreamID(0)
+    /// Since when no stream has been open; nil while one is.
+    private var idleSince: NIODeadline?
+    private var armedSlot: Int64?
+    private var draining = false
+    private var logged = false
+
+    init(worker: WorkerContext, listener: ListenAddress, tls: ConnectionTLS) {
+        self.worker = worker
+        self.listener = listener
+        self.tls = tls
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let channel = context.channel
+        origin = RequestDispatch.Origin(worker: worker, listener: listener, tls: tls,
+                                        remoteAddress: channel.remoteAddress, localAddress: channel.localAddress)
+        remoteIP = channel.remoteAddress?.ipAddress ?? "-"
+        worker.track(self)
+        idleSince = worker.now()
+        syncTimer()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        worker.untrack(self)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        worker.untrack(self)
+        idleSince = nil
+        context.fireChannelInactive()
+    }
+
+    // MARK: streams
+
+    func streamOpened(_ id: HTTP2StreamID) {
+        openStreams += 1
+        if id > lastStreamID { lastStreamID = id }
+        idleSince = nil
+    }
+
+    func streamClosed() {
+        openStreams -= 1
+        guard openStreams == 0 else { return }
+        idleSince = worker.now()
+        syncTimer()
+    }
+
+    // MARK: idle timeout
+
+    private func syncTimer() {
+        guard let idleSince, context != nil else { return }
+        let deadline = idleSince + TimeAmount(worker.timeouts.keepalive)
+        if let armedSlot, armedSlot <= TimerWheel.slot(of: deadline) { return }
+        armedSlot = worker.timers.arm(self, at: deadline)
+    }
+
+    func timerSlotCame(_ slot: Int64, now: NIODeadline) {
+        guard slot == armedSlot else { return }
+        armedSlot = nil
+        guard let idleSince, let context else { return }
+        if now < idleSince + TimeAmount(worker.timeouts.keepalive) {
+            syncTimer()
+            return
+        }
+        self.idleSince = nil
+        let goAway = HTTP2Frame(streamID: .rootStream,
+                                payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil))
+        context.writeAndFlush(wrapOutboundOut(goAway)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: drain
+
+    func drain() {
+        guard !draining, let context else { return }
+        draining = true
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    }
+
+    // MARK: errors
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A stream's own error (a bad header block, a wrong content-length)
+        // has reset that stream already; the connection goes on.
+        guard Self.endsConnection(error) else { return }
+        if !logged {
+            logged = true
+            worker.logger.info("HTTP/2 connection from \(ConnectionTLS.peer(context.channel)) closed: \(error)")
+        }
+        // The library has written its GOAWAY. Closing now, with the client's
+        // frames still arriving, would make the kernel answer them with a
+        // reset that destroys the GOAWAY before the client reads it: reading
+        // (and discarding) goes on for a moment, then the close.
+        guard !lingering else { return }
+        lingering = true
+        context.flush()
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.linger) { context.close(promise: nil) }
+    }
+
+    private var lingering = false
+    static let linger = TimeAmount.milliseconds(500)
+
+    /// Every close of the connection (ours, the management handler's after
+    /// its last GOAWAY) flushes first: NIOHTTP2 holds frames written during
+    /// a read until the read completes, and a GOAWAY held so would be lost.
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        context.flush()
+        context.close(mode: mode, promise: promise)
+    }
+
+    /// Connection errors after which the client is not worth waiting for:
+    /// floods, garbage and a broken header compression context.
+    static func endsConnection(_ error: Error) -> Bool {
+        if error is any NIOHPACKError { return true }
+        switch error {
+        case is NIOHTTP2Errors.BadClientMagic, is NIOHTTP2Errors.MissingPreface, is NIOHTTP2Errors.UnableToParseFrame,
+             is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock, is NIOHTTP2Errors.ExcessiveContinuationFrames,
+             is NIOHTTP2Errors.ExcessiveRSTFrames, is NIOHTTP2Errors.ExcessiveControlFrames,
+             is NIOHTTP2Errors.ExcessiveStreamErrors, is NIOHTTP2Errors.ExcessiveNumberOfGlitches,
+             is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering,
+             is NIOHTTP2Errors.FlowControlViolation, is NIOHTTP2Errors.ReceivedBadSettings:
+            return true
+        default:
+            return false
+        }
+    }
+}
