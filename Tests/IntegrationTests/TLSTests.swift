@@ -181,11 +181,17 @@ import Testing
         defer { server.stop() }
         let failures = Counter(), successes = Counter()
         let stop = Counter()
+        let firstFailure = Atomic("")
         let (port, ca) = (server.port, certificates.caFile)
         let loop = Thread {
             while stop.value == 0 {
                 let result = try? TLSClient.get("a.test", port: port, ca: ca)
-                if result?.stdout == "site a\n200" { successes.add() } else { failures.add() }
+                if result?.stdout == "site a\n200" {
+                    successes.add()
+                } else {
+                    failures.add()
+                    if firstFailure.value.isEmpty { firstFailure.set("status \(result?.status ?? -1): [\(result?.stdout ?? "")] [\(result?.stderr ?? "no result")]") }
+                }
             }
         }
         loop.start()
@@ -206,7 +212,7 @@ import Testing
         try waitUntil("requests during the rotations") { successes.value >= 10 }
         stop.add()
         try waitUntil("the loop ends", timeout: 15) { loop.isFinished }
-        #expect(failures.value == 0)
+        #expect(failures.value == 0, "first failure: \(firstFailure.value)")
         #expect(Set(serials).count == 3)
 
         // An expired certificate on disk at reload: refused, the old one keeps serving.

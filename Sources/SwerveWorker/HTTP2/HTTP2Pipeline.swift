@@ -79,7 +79,7 @@ enum HTTP2Pipeline {
         }
         try pipeline.addHandler(connection)
         try pipeline.addHandler(management)
-        // The handshake finished as the drain began: GOAWAY at once.
+        // The handshake finished as the drain began.
         if worker.isDraining { connection.drain() }
     }
 

@@ -1,12 +1,17 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
-/// How a request's writer reaches the wire on HTTP/2: response parts to
-/// NIOHTTP2's codec, which makes HEADERS and DATA frames (HPACK, flow
-/// control and frame sizes are the library's). No `Connection` header and
-/// no framing of ours; `Date`, `Server` and HSTS as on HTTP/1.1.
+/// How a request's writer reaches the wire on HTTP/2: HEADERS and DATA
+/// payloads written below NIOHTTP2's codec, which is left only the request
+/// side (frames into HTTP/1-shaped parts); HPACK, flow control and frame
+/// sizes stay the library's. Response headers go out as lower-case fields
+/// made once per cached file (`PreparedHeaders.http2`), not converted from
+/// `HTTPHeaders` per response, and a prepared body leaves in one DATA frame
+/// with END_STREAM. No `Connection` header and no framing of ours; `date`,
+/// `server` and HSTS as on HTTP/1.1.
 extension HTTP2Stream: ResponseTransport {
     var isActive: Bool { context?.channel.isActive ?? false }
 
@@ -18,31 +23,43 @@ extension HTTP2Stream: ResponseTransport {
     }
 
     func writeHead(_ response: ResponseWriter, status: HTTPResponseStatus, headers: HTTPHeaders) {
-        guard let context, isCurrent(response) else { return }
-        var headers = headers
-        addCommonHeaders(&headers)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: Self.version, status: status, headers: headers))),
-                      promise: nil)
+        guard isCurrent(response) else { return }
+        var fields = HPACKHeaders()
+        fields.reserveCapacity(headers.count + 4)
+        fields.add(name: ":status", value: HTTP2Fields.statusText(status))
+        for (name, value) in headers where !HTTP2Fields.isConnectionSpecific(name) {
+            fields.add(name: HTTP2Fields.lowercased(name), value: value)
+        }
+        addCommonFields(&fields)
+        writeFrame(.headers(.init(headers: fields)), promise: nil)
     }
 
     func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
-        guard let context, isCurrent(response) else { return }
-        var all = HTTPHeaders()
-        for block in headers { all.add(contentsOf: block.headers) }
-        addCommonHeaders(&all)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: Self.version, status: status, headers: all))),
-                      promise: nil)
-        if !response.isHead && body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        guard isCurrent(response) else { return }
+        var fields = HPACKHeaders()
+        fields.add(name: ":status", value: HTTP2Fields.statusText(status))
+        for block in headers {
+            for (name, value) in block.http2 { fields.add(name: name, value: value) }
         }
+        addCommonFields(&fields)
+        writeFrame(.headers(.init(headers: fields)), promise: nil)
+        // With the end, in one DATA frame (`writeEnd`).
+        if !response.isHead && body.readableBytes > 0 { lastBody = body }
     }
 
-    static let version = HTTPVersion(major: 2, minor: 0)
+    private func addCommonFields(_ fields: inout HPACKHeaders) {
+        fields.add(name: "date", value: worker.dates.httpDate)
+        fields.add(name: "server", value: "swerve")
+        if let hsts = exchange?.hsts { fields.add(name: Site.HSTS.name, value: hsts.value) }
+    }
 
-    private func addCommonHeaders(_ headers: inout HTTPHeaders) {
-        headers.add(name: "date", value: worker.dates.httpDate)
-        headers.add(name: "server", value: "swerve")
-        if let hsts = exchange?.hsts { headers.add(name: Site.HSTS.name, value: hsts.value) }
+    /// Below the codec, whose outbound side speaks HTTP/1 parts only.
+    private func writeFrame(_ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) {
+        guard let codec else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        codec.write(NIOAny(payload), promise: promise)
     }
 
     func writeBody(_ response: ResponseWriter, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?) {
@@ -56,7 +73,7 @@ extension HTTP2Stream: ResponseTransport {
             watch(promise.futureResult)
             promise.futureResult.assumeIsolated().whenSuccess { response.bodyBytesConfirmed += count }
         }
-        context.write(wrapOutboundOut(.body(data)), promise: promise)
+        writeFrame(.data(.init(data: data)), promise: promise)
         if flush { context.flush() }
     }
 
@@ -69,7 +86,10 @@ extension HTTP2Stream: ResponseTransport {
         let status = response.status.map { Int($0.code) } ?? 0
         let written = context.eventLoop.makePromise(of: Void.self)
         watch(written.futureResult)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        let last = lastBody ?? Self.empty
+        lastBody = nil
+        writeFrame(.data(.init(data: .byteBuffer(last), endStream: true)), promise: written)
+        context.flush()
         written.futureResult.assumeIsolated().whenComplete { [self] result in
             if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
             log(exchange, status: status, bytes: response.bodyBytesConfirmed)
@@ -114,18 +134,18 @@ extension HTTP2Stream: ResponseTransport {
         guard let context, let exchange, exchange.response === response, exchange.awaitsContinue,
               !response.headSent, !exchange.requestEnded else { return }
         exchange.awaitsContinue = false
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: Self.version, status: .continue))),
-                              promise: nil)
+        writeFrame(.headers(.init(headers: [":status": "100"])), promise: nil)
+        context.flush()
     }
 
     /// Nothing to cork: DATA frames are sized by the library.
     func cork(_ enabled: Bool) {}
 
-    /// RST_STREAM, written below the codec (which speaks only response parts).
+    static let empty = ByteBuffer()
+
     private func resetStream(_ code: HTTP2ErrorCode) {
-        guard let codec = try? context?.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self)
-        else { return }
-        codec.writeAndFlush(NIOAny(HTTP2Frame.FramePayload.rstStream(code)), promise: nil)
+        writeFrame(.rstStream(code), promise: nil)
+        context?.flush()
     }
 
     /// A write with a promise is outstanding until it completes: the send

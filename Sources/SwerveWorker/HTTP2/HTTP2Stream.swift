@@ -2,8 +2,8 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 
-/// One HTTP/2 stream: one request and its response, behind NIOHTTP2's
-/// HTTP/1-shaped codec. The request goes through the same head check,
+/// One HTTP/2 stream: one request and its response, the request through
+/// NIOHTTP2's HTTP/1-shaped codec. The request goes through the same head check,
 /// router and responders as on HTTP/1.1 (`RequestDispatch`); the response
 /// comes back through this handler as the `ResponseTransport` of its
 /// `ResponseWriter` (`HTTP2Stream+Responses`).
@@ -23,11 +23,14 @@ import NIOHTTP2
 ///   RFC 9113 §8.1 gives a server to stop a body it will not read.
 final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
 
     let connection: HTTP2Connection
     let worker: WorkerContext
     var context: ChannelHandlerContext?
+    /// NIOHTTP2's codec before this handler: responses are written below it.
+    var codec: ChannelHandlerContext?
+    /// A prepared response's body, written with its end in one DATA frame.
+    var lastBody: ByteBuffer?
     var exchange: Exchange?
     private var bodyLimit = Int.max
     private var bodyReceived = 0
@@ -46,10 +49,12 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        codec = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -24,7 +24,7 @@ extension WorkerContext {
         accessLog.append(entry, combinedTime: dates.logDate, isoTime: dates.isoDate)
     }
 
-    static func versionText(_ version: HTTPVersion) -> String {
+    package static func versionText(_ version: HTTPVersion) -> String {
         switch (version.major, version.minor) {
         case (1, 0): return "HTTP/1.0"
         case (2, _): return "HTTP/2.0"
