@@ -268,6 +268,11 @@ import Testing
         let stop = server.folder.appendingPathComponent("stop-load").path
         let load = try H2Probe.start("load", server.port, ["/1k.bin", H2Probe.sha256(Data(repeating: 65, count: 1024)),
                                                             stop, "3", "3"])
+        // Whatever happens below, the load ends with the test.
+        defer {
+            FileManager.default.createFile(atPath: stop, contents: nil)
+            if load.process.isRunning { kill(load.process.processIdentifier, SIGKILL) }
+        }
         var h2loadSucceeded = 0
         for generation in 2...11 {
             // And h2load in each round, across the reload.

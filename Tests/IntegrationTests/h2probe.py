@@ -352,10 +352,16 @@ def drain(port, path, marker, pid, signal_name):
     return result
 
 
-def load(port, path, expected_sha, stop_file, h2_connections, h1_connections):
-    """Mixed h1/h2 load until STOP_FILE exists. Clients reconnect after GOAWAY or a
-    close, as browsers do; a request is failed only if the server accepted it
-    (at or below a GOAWAY's last stream) and did not answer it whole."""
+def load(port, path, expected_sha, stop_file, h2_connections, h1_connections, limit=120):
+    """Mixed h1/h2 load until STOP_FILE exists (or LIMIT seconds pass, so that
+    it never outlives its test). Clients reconnect after GOAWAY or a close, as
+    browsers do; a request is failed only if the server accepted it (at or
+    below a GOAWAY's last stream) and did not answer it whole."""
+    deadline = time.time() + float(limit)
+
+    def running():
+        return not os.path.exists(stop_file) and time.time() < deadline
+
     stats = {"ok": 0, "failed": 0, "retried": 0, "first_failure": None, "h2": 0, "h1": 0}
     lock = threading.Lock()
 
@@ -374,7 +380,7 @@ def load(port, path, expected_sha, stop_file, h2_connections, h1_connections):
 
     def h2_loop():
         client = None
-        while not os.path.exists(stop_file):
+        while running():
             time.sleep(0.005)  # load, not a CPU hog beside the other tests
             try:
                 if client is None or client.closed or client.goaways:
@@ -406,7 +412,7 @@ def load(port, path, expected_sha, stop_file, h2_connections, h1_connections):
         context.verify_mode = ssl.CERT_NONE
         context.set_alpn_protocols(["http/1.1"])
         connection = None
-        while not os.path.exists(stop_file):
+        while running():
             time.sleep(0.005)
             if connection is None:
                 connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)

@@ -133,7 +133,12 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
             return
         }
         if bodyWaitSince != nil { bodyWaitSince = worker.now() }
-        exchange.sink.receive(buffer)
+        // A DATA frame is a slice of the frame decoder's buffer, which a held
+        // slice keeps whole: what a responder holds (an upload waiting on the
+        // disk) is copied to its own size.
+        var own = context?.channel.allocator.buffer(capacity: buffer.readableBytes) ?? ByteBuffer()
+        own.writeImmutableBuffer(buffer)
+        exchange.sink.receive(own)
     }
 
     /// The exchange is over on both sides: its sink lets go of the writer
