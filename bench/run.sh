@@ -9,7 +9,9 @@
 # servers pinned to core 0, wrk to core 1); 2workers, accesslog (2 workers
 # each, unpinned, as `workers: auto` runs on this machine); tls-keepalive,
 # tls-new, tls-resume (HTTPS, 1 worker pinned, one ECDSA P-256 certificate
-# and one TLS policy for both); upload (swerve against dd). Both servers are configured alike (same worker count, same
+# and one TLS policy for both); h2, h2-page, h2-64m (HTTP/2 by h2load, 1
+# worker pinned, nginx with `listen … ssl http2`, the same certificate);
+# upload (swerve against dd). Both servers are configured alike (same worker count, same
 # files, nginx with sendfile on and keepalive_requests unlimited). Rounds
 # alternate between the servers; the median is printed with the ratio
 # swerve/nginx. A benchmark, not a test: it asserts nothing.
@@ -20,13 +22,14 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
-SCENARIOS=${SCENARIOS:-keepalive close 64m 2workers accesslog tls-keepalive tls-new tls-resume upload}
+SCENARIOS=${SCENARIOS:-keepalive close 64m 2workers accesslog tls-keepalive tls-new tls-resume h2 h2-page h2-64m upload}
 wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v openssl >/dev/null || need+=(openssl)
+command -v h2load >/dev/null || need+=(nghttp2-client)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
@@ -50,6 +53,9 @@ chmod 755 "$work"
 mkdir -p "$work/root"
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/root/1k.txt"
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$work/root/64m.bin"
+# A page's assets for the h2-page row: 100 small files of 1 to 8 KiB.
+mkdir -p "$work/root/assets"
+for i in $(seq 100); do head -c $(( (i % 8 + 1) * 1024 )) /dev/urandom > "$work/root/assets/a$i.bin"; done
 chmod -R a+rX "$work/root"
 
 upload_port=$(free_port)
@@ -74,11 +80,13 @@ start_pair() {  # name workers access-log(on|off) pinned(yes|no) [tls]
     # nginx's shared session cache, as an nginx operator would set it up.
     local swerve_listen="127.0.0.1:$swerve_port" swerve_tls="" nginx_listen="127.0.0.1:$nginx_port" nginx_tls=""
     scheme=http
-    if [ "${5:-}" = tls ]; then
+    if [ "${5:-}" = tls ] || [ "${5:-}" = h2 ]; then
         scheme=https
         swerve_listen="$swerve_listen tls"
         swerve_tls="    tls: { certificate: $work/cert.pem, key: $work/key.pem }"
         nginx_listen="$nginx_listen ssl"
+        # HTTP/2 for nginx only in the h2 rows (swerve offers it on every TLS listener).
+        [ "${5:-}" = h2 ] && nginx_listen="$nginx_listen http2"
         nginx_tls="ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
   ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20; ssl_prefer_server_ciphers on;
   ssl_session_cache shared:SSL:10m;"
@@ -265,6 +273,42 @@ tls_resume_scenario() {  # swerve-worker nginx-worker
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
+# HTTP/2 by h2load (one client thread, pinned like wrk): "requests/s MiB/s
+# user-us system-us" for one run, the worker's CPU per request as above.
+h2_round() {  # port worker clients streams target...
+    local port=$1 worker=$2 clients=$3 streams=$4 before after out rps mib
+    shift 4
+    local targets=()
+    for target in "$@"; do targets+=("https://127.0.0.1:$port$target"); done
+    before=$(cpu_ticks "$worker")
+    out=$("${client_cpu[@]}" h2load -t1 -c"$clients" -m"$streams" -D"$DURATION" "${targets[@]}" 2>&1) || true
+    after=$(cpu_ticks "$worker")
+    rps=$(awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out")
+    mib=$(awk '/^finished in/ { gsub(",", ""); v = $6; if (v ~ /GB\/s$/) m = v * 1024; else if (v ~ /MB\/s$/) m = v + 0; else m = v / 1024; printf "%.1f", m / 1.048576 }' <<<"$out")
+    grep -q " 0 failed" <<<"$out" || echo "h2load against port $port: $(grep '^requests:' <<<"$out")" >&2
+    echo "${rps:-0} ${mib:-0} $(cpu_per "$before" "$after" "$(awk -v r="${rps:-0}" -v d="$DURATION" 'BEGIN { printf "%.0f", r * d }')")"
+}
+h2_scenario() {  # name swerve-worker nginx-worker clients streams target...
+    local name=$1 s_worker=$2 n_worker=$3 clients=$4 streams=$5
+    shift 5
+    "${client_cpu[@]}" h2load -t1 -c"$clients" -m"$streams" -D2 "https://127.0.0.1:$swerve_port$1" >/dev/null 2>&1 || true
+    "${client_cpu[@]}" h2load -t1 -c"$clients" -m"$streams" -D2 "https://127.0.0.1:$nginx_port$1" >/dev/null 2>&1 || true
+    : > "$work/s.txt"; : > "$work/n.txt"
+    for _ in $(seq "$ROUNDS"); do
+        h2_round "$swerve_port" "$s_worker" "$clients" "$streams" "$@" >> "$work/s.txt"
+        h2_round "$nginx_port" "$n_worker" "$clients" "$streams" "$@" >> "$work/n.txt"
+    done
+    local s_rps n_rps s_mib n_mib
+    s_rps=$(cut -d' ' -f1 "$work/s.txt" | median); n_rps=$(cut -d' ' -f1 "$work/n.txt" | median)
+    s_mib=$(cut -d' ' -f2 "$work/s.txt" | median); n_mib=$(cut -d' ' -f2 "$work/n.txt" | median)
+    printf "%-34s %9s %9s %6s   %7s %7s %6s   %8s %8s %6s\n" "$name" "$s_rps" "$n_rps" \
+        "$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN { printf "%.2fx", a / b }')" - - - "$s_mib" "$n_mib" \
+        "$(awk -v a="$s_mib" -v b="$n_mib" 'BEGIN { printf "%.2fx", a / b }')"
+    printf "%-34s swerve %s + %s us, nginx %s + %s us (user + kernel CPU per request, medians)\n" "" \
+        "$(cut -d' ' -f3 "$work/s.txt" | median)" "$(cut -d' ' -f4 "$work/s.txt" | median)" \
+        "$(cut -d' ' -f3 "$work/n.txt" | median)" "$(cut -d' ' -f4 "$work/n.txt" | median)"
+}
+
 echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d' ' -f3) — wrk -t1, ${DURATION}s x $ROUNDS alternating rounds (median), $(nproc) cores, $(date -u +%Y-%m-%d)"
 printf "%-34s %9s %9s %6s   %7s %7s %6s   %8s %8s %6s\n" scenario "swerve/s" "nginx/s" ratio "s p99ms" "n p99ms" ratio \
     "s MiB/s" "n MiB/s" ratio
@@ -300,6 +344,17 @@ if wants tls-keepalive || wants tls-new || wants tls-resume; then
     wants tls-keepalive && scenario "1 KiB TLS keep-alive, 1w pinned, ${CONNECTIONS}c" /1k.txt "$CONNECTIONS" "${workers[@]}"
     wants tls-new && tls_new_scenario "new TLS conns (full handshake, close)" "${workers[@]}"
     wants tls-resume && tls_resume_scenario "${workers[@]}"
+    stop_pair
+fi
+
+if wants h2 || wants h2-page || wants h2-64m; then
+    start_pair h2 1 off yes h2
+    workers=("$(pgrep -P "$swerve_pid" | head -1)" "$(pgrep -P "$nginx_pid" | head -1)")
+    wants h2 && h2_scenario "1 KiB h2, 1w pinned, 16c x 10 streams" "${workers[@]}" 16 10 /1k.txt
+    # A page's 100 assets at once on each connection, as a browser loads them.
+    assets=(); for i in $(seq 100); do assets+=("/assets/a$i.bin"); done
+    wants h2-page && h2_scenario "100-asset page h2, 1w pinned, 4c x 100" "${workers[@]}" 4 100 "${assets[@]}"
+    wants h2-64m && h2_scenario "64 MiB h2, 1w pinned, 1c" "${workers[@]}" 1 1 /64m.bin
     stop_pair
 fi
 
