@@ -31,6 +31,27 @@ import Testing
         wheel.stop()
     }
 
+    @Test func aLaterDeadlineKeepsTheEarlierSlotAndAnEarlierOneMoves() {
+        let client = Recorder()
+        var armed: Int64?
+        wheel.arm(client, at: loop.now + .seconds(1), unlessArmedBefore: &armed)
+        let first = armed
+        wheel.arm(client, at: loop.now + .seconds(5), unlessArmedBefore: &armed)
+        #expect(armed == first)
+        wheel.arm(client, at: loop.now + .milliseconds(300), unlessArmedBefore: &armed)
+        #expect(armed != nil && armed! < first!)
+        wheel.stop()
+    }
+
+    @Test func earliestOfTwoOptionalDeadlines() {
+        let (a, b) = (loop.now + .seconds(1), loop.now + .seconds(2))
+        #expect(TimerWheel.earliest(a, b) == a)
+        #expect(TimerWheel.earliest(b, a) == a)
+        #expect(TimerWheel.earliest(nil, b) == b)
+        #expect(TimerWheel.earliest(a, nil) == a)
+        #expect(TimerWheel.earliest(nil, nil) == nil)
+    }
+
     @Test func aDeadlineAlreadyPassedComesAtTheNextTick() {
         let client = Recorder()
         _ = wheel.arm(client, at: loop.now + .milliseconds(100))

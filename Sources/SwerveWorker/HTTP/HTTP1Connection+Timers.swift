@@ -18,8 +18,7 @@ extension HTTP1Connection: TimerWheel.Client {
     /// when the earlier slot comes, the connection arms again for the new one.
     func syncTimer() {
         guard let deadline = machine.timer?.deadline, context != nil else { return }
-        if let armedSlot, armedSlot <= TimerWheel.slot(of: deadline) { return }
-        armedSlot = worker.timers.arm(self, at: deadline)
+        worker.timers.arm(self, at: deadline, unlessArmedBefore: &armedSlot)
     }
 
     func timerSlotCame(_ slot: Int64, now: NIODeadline) {

@@ -41,6 +41,21 @@ package final class TimerWheel: @unchecked Sendable {
         return slot
     }
 
+    /// Arms `client` for `deadline` unless it already waits in that slot or
+    /// an earlier one (`armed`, updated): moving a deadline later costs
+    /// nothing, the earlier slot comes and the client arms again then.
+    package func arm(_ client: Client, at deadline: NIODeadline, unlessArmedBefore armed: inout Int64?) {
+        if let armed, armed <= Self.slot(of: deadline) { return }
+        armed = arm(client, at: deadline)
+    }
+
+    /// The earlier of two optional deadlines.
+    package static func earliest(_ a: NIODeadline?, _ b: NIODeadline?) -> NIODeadline? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
+    }
+
     /// The slot a deadline falls in, rounded up: a timer never fires early.
     package static func slot(of deadline: NIODeadline) -> Int64 {
         let step = resolution.nanoseconds

@@ -58,7 +58,6 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        worker.untrack(self)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -90,19 +89,9 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
 
     private var idleDeadline: NIODeadline? { idleSince.map { $0 + TimeAmount(worker.timeouts.keepalive) } }
 
-    private var nextDeadline: NIODeadline? {
-        switch (idleDeadline, quiesceDeadline) {
-        case (let idle?, let grace?): return min(idle, grace)
-        case (let idle?, nil): return idle
-        case (nil, let grace?): return grace
-        case (nil, nil): return nil
-        }
-    }
-
     private func syncTimer() {
-        guard let deadline = nextDeadline, context != nil else { return }
-        if let armedSlot, armedSlot <= TimerWheel.slot(of: deadline) { return }
-        armedSlot = worker.timers.arm(self, at: deadline)
+        guard let deadline = TimerWheel.earliest(idleDeadline, quiesceDeadline), context != nil else { return }
+        worker.timers.arm(self, at: deadline, unlessArmedBefore: &armedSlot)
     }
 
     func timerSlotCame(_ slot: Int64, now: NIODeadline) {

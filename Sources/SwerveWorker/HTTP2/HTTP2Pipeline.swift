@@ -64,9 +64,8 @@ enum HTTP2Pipeline {
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
-        let events = StreamEvents(connection: NIOLoopBound(connection, eventLoop: channel.eventLoop),
-                                  management: management.http2StreamDelegate)
         let bound = NIOLoopBound(connection, eventLoop: channel.eventLoop)
+        let events = StreamEvents(connection: bound, management: management.http2StreamDelegate)
         _ = try pipeline.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connectionConfiguration(worker.config.server.limits),
             streamConfiguration: streamConfiguration(), streamDelegate: events

@@ -151,23 +151,13 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
     // MARK: timers
 
     func syncTimer() {
-        guard let deadline = nextDeadline, context != nil else { return }
-        if let armedSlot, armedSlot <= TimerWheel.slot(of: deadline) { return }
-        armedSlot = worker.timers.arm(self, at: deadline)
+        guard let deadline = TimerWheel.earliest(bodyDeadline, sendDeadline), context != nil else { return }
+        worker.timers.arm(self, at: deadline, unlessArmedBefore: &armedSlot)
     }
 
     private var bodyDeadline: NIODeadline? { bodyWaitSince.map { $0 + TimeAmount(worker.timeouts.body) } }
     private var sendDeadline: NIODeadline? {
         pendingWrites > 0 ? lastWriteProgress.map { $0 + TimeAmount(worker.timeouts.send) } : nil
-    }
-
-    private var nextDeadline: NIODeadline? {
-        switch (bodyDeadline, sendDeadline) {
-        case (let body?, let send?): return min(body, send)
-        case (let body?, nil): return body
-        case (nil, let send?): return send
-        case (nil, nil): return nil
-        }
     }
 
     func timerSlotCame(_ slot: Int64, now: NIODeadline) {
