@@ -3,11 +3,21 @@ import NIOHPACK
 import NIOHTTP2
 import SwerveConfig
 
-/// One HTTP/2 connection's life beside NIOHTTP2's handler: what its streams
-/// share (where requests come from, the last host's vhost), its idle
-/// timeout, its drain and its protocol errors. Sees only the connection's
-/// own frames (stream 0); each stream's are its `HTTP2Stream`'s.
+/// One HTTP/2 connection's life behind NIOHTTP2's handler: its streams,
+/// what they share (where requests come from, the last host's vhost), the
+/// receive windows it hands out, its idle timeout, its drain and its
+/// protocol errors. NIOHTTP2 decodes, validates and accounts every frame
+/// and keeps each stream's state machine; this handler sees the frames the
+/// library accepted and routes them to plain `HTTP2Stream` objects.
 ///
+/// - Streams: HEADERS open one (`HTTP2Stream`); the library's
+///   `StreamClosedEvent` ends it, whatever closed it.
+/// - Flow control: the library counts the windows and tells them
+///   (`NIOHTTP2WindowUpdatedEvent`); WINDOW_UPDATEs are sent here, for the
+///   connection as frames arrive and for a stream as its reader takes them
+///   (`HTTP2InboundWindow`).
+/// - Flushes: what streams write while frames are being read leaves with
+///   the read's end, in as few TLS records as it fits.
 /// - Idle: with no stream open for `timeouts.keepalive`, a GOAWAY and a
 ///   close, as nginx closes an idle HTTP/2 connection.
 /// - Drain (SPEC §3): once no stream is open (or after a second),
@@ -30,7 +40,13 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     /// The vhost of the last Host any of its streams asked for.
     var hostMemo: Router.HostMemo?
     private(set) var remoteIP = "-"
+    private(set) var allocator = ByteBufferAllocator()
+    private(set) var isActive = false
     private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: HTTP2Stream] = [:]
+    private var window = HTTP2InboundWindow(target: HTTP2Pipeline.connectionWindow)
+    private var reading = false
+    private var flushPending = false
     private var openStreams = 0
     private var lastStreamID = HTTP2StreamID(0)
     /// Since when no stream has been open; nil while one is.
@@ -51,6 +67,8 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
         origin = RequestDispatch.Origin(worker: worker, listener: listener, tls: tls,
                                         remoteAddress: channel.remoteAddress, localAddress: channel.localAddress)
         remoteIP = channel.remoteAddress?.ipAddress ?? "-"
+        allocator = channel.allocator
+        isActive = channel.isActive
         worker.track(self)
         idleSince = worker.now()
         syncTimer()
@@ -61,20 +79,110 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        reading = false
         worker.untrack(self)
         idleSince = nil
+        let open = streams.values
+        streams.removeAll()
+        for stream in open { stream.closed() }
         context.fireChannelInactive()
+    }
+
+    // MARK: frames
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        reading = true
+        switch frame.payload {
+        case .headers(let headers):
+            let stream: HTTP2Stream
+            if let open = streams[frame.streamID] {
+                stream = open
+            } else {
+                stream = HTTP2Stream(id: frame.streamID, connection: self)
+                streams[frame.streamID] = stream
+            }
+            stream.receiveHeaders(headers.headers, endStream: headers.endStream)
+        case .data(let data):
+            guard case .byteBuffer(let buffer) = data.data else { return }
+            streams[frame.streamID]?.receiveData(buffer, endStream: data.endStream)
+        case .ping(_, ack: true):
+            // The drain's PING round trip is the management handler's.
+            context.fireChannelRead(data)
+        default:
+            // SETTINGS, PING, WINDOW_UPDATE, PRIORITY, RST_STREAM, GOAWAY:
+            // the library acted on them; a reset closes its stream by event.
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let change as NIOHTTP2WindowUpdatedEvent:
+            guard let size = change.inboundWindowSize else { return }
+            if change.streamID == .rootStream {
+                if let increment = window.windowChanged(to: size) {
+                    write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)),
+                          promise: nil)
+                    flushSoon()
+                }
+            } else {
+                streams[change.streamID]?.inboundWindowChanged(to: size)
+            }
+            return
+        case let change as NIOHTTP2BulkStreamWindowChangeEvent:
+            for stream in streams.values { stream.initialWindowChanged(by: change.delta) }
+            return
+        case let created as NIOHTTP2StreamCreatedEvent:
+            streamOpened(created.streamID)
+        case let closed as StreamClosedEvent:
+            streams.removeValue(forKey: closed.streamID)?.closed()
+            streamClosed()
+        default:
+            break
+        }
+        // Stream counts and the drain's events, for the management handler.
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A stream's frame, in order with every other stream's.
+    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Now, or with the end of the read under way (which NIOHTTP2 flushes
+    /// itself): responses to a batch of requests leave together.
+    func flushSoon() {
+        if reading {
+            flushPending = true
+        } else {
+            context?.flush()
+        }
     }
 
     // MARK: streams
 
-    func streamOpened(_ id: HTTP2StreamID) {
+    private func streamOpened(_ id: HTTP2StreamID) {
         openStreams += 1
         if id > lastStreamID { lastStreamID = id }
         idleSince = nil
     }
 
-    func streamClosed() {
+    private func streamClosed() {
         openStreams -= 1
         guard openStreams == 0 else { return }
         if draining && !quiesced {

@@ -5,15 +5,14 @@ import NIOHTTP2
 import NIOPosix
 
 /// How a request's writer reaches the wire on HTTP/2: HEADERS and DATA
-/// payloads written below NIOHTTP2's codec, which is left only the request
-/// side (frames into HTTP/1-shaped parts); HPACK, flow control and frame
-/// sizes stay the library's. Response headers go out as lower-case fields
+/// frames for this stream, written through its connection to NIOHTTP2's
+/// handler; HPACK, flow control and frame sizes stay the library's. Response headers go out as lower-case fields
 /// made once per cached file (`PreparedHeaders.http2`), not converted from
 /// `HTTPHeaders` per response, and a prepared body leaves in one DATA frame
 /// with END_STREAM. No `Connection` header and no framing of ours; `date`,
 /// `server` and HSTS as on HTTP/1.1.
 extension HTTP2Stream: ResponseTransport {
-    var isActive: Bool { context?.channel.isActive ?? false }
+    var isActive: Bool { !isClosed && connection.isActive }
 
     /// No sendfile under TLS: files are read in chunks and written as DATA.
     var fileReader: NonBlockingFileIO? { worker.fileIO }
@@ -53,17 +52,16 @@ extension HTTP2Stream: ResponseTransport {
         if let hsts = exchange?.hsts { fields.add(name: Site.HSTS.name, value: hsts.value) }
     }
 
-    /// Below the codec, whose outbound side speaks HTTP/1 parts only.
     private func writeFrame(_ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) {
-        guard let codec else {
+        guard !isClosed else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        codec.write(NIOAny(payload), promise: promise)
+        connection.write(HTTP2Frame(streamID: id, payload: payload), promise: promise)
     }
 
     func writeBody(_ response: ResponseWriter, _ data: IOData, flush: Bool, promise: EventLoopPromise<Void>?) {
-        guard let context, isCurrent(response), !response.isHead, data.readableBytes > 0 else {
+        guard isCurrent(response), !response.isHead, data.readableBytes > 0 else {
             promise?.succeed(())
             return
         }
@@ -74,22 +72,22 @@ extension HTTP2Stream: ResponseTransport {
             promise.futureResult.assumeIsolated().whenSuccess { response.bodyBytesConfirmed += count }
         }
         writeFrame(.data(.init(data: data)), promise: promise)
-        if flush { context.flush() }
+        if flush { connection.flushSoon() }
     }
 
     func flush() {
-        context?.flush()
+        connection.flushSoon()
     }
 
     func writeEnd(_ response: ResponseWriter) {
-        guard let context, let exchange, exchange.response === response else { return }
+        guard let exchange, exchange.response === response else { return }
         let status = response.status.map { Int($0.code) } ?? 0
-        let written = context.eventLoop.makePromise(of: Void.self)
+        let written = worker.eventLoop.makePromise(of: Void.self)
         watch(written.futureResult)
         let last = lastBody ?? Self.empty
         lastBody = nil
         writeFrame(.data(.init(data: .byteBuffer(last), endStream: true)), promise: written)
-        context.flush()
+        connection.flushSoon()
         written.futureResult.assumeIsolated().whenComplete { [self] result in
             if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
             log(exchange, status: status, bytes: response.bodyBytesConfirmed)
@@ -101,7 +99,7 @@ extension HTTP2Stream: ResponseTransport {
             if !exchange.requestEnded {
                 exchange.sink.abort()
                 retire(exchange)
-                if case .success = result { resetStream(.noError) }
+                if case .success = result { reset(.noError) }
             }
         }
         if exchange.requestEnded { retire(exchange) }
@@ -111,18 +109,16 @@ extension HTTP2Stream: ResponseTransport {
     /// The head went out but the response cannot be completed: the client
     /// sees the stream reset (CANCEL), never a short body taken for whole.
     func abort(_ response: ResponseWriter) {
-        guard let context, isCurrent(response), let exchange else { return }
+        guard isCurrent(response), let exchange else { return }
         let status = response.status.map { Int($0.code) } ?? 500
-        context.flush()
-        context.close(promise: nil)
+        reset(.cancel)
         log(exchange, status: status, bytes: response.bodyBytesConfirmed)
     }
 
     func setReading(_ enabled: Bool) {
-        guard enabled != reading, let context else { return }
+        guard enabled != reading, !isClosed else { return }
         reading = enabled
-        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: enabled)
-        if enabled { context.read() }
+        if enabled { releaseHeld() }
         // A paused reader sets the pace, not the client.
         if let exchange, !exchange.requestEnded, !exchange.response.ended {
             bodyWaitSince = enabled ? worker.now() : nil
@@ -131,22 +127,17 @@ extension HTTP2Stream: ResponseTransport {
     }
 
     func sendContinue(_ response: ResponseWriter) {
-        guard let context, let exchange, exchange.response === response, exchange.awaitsContinue,
+        guard let exchange, exchange.response === response, exchange.awaitsContinue,
               !response.headSent, !exchange.requestEnded else { return }
         exchange.awaitsContinue = false
         writeFrame(.headers(.init(headers: [":status": "100"])), promise: nil)
-        context.flush()
+        connection.flushSoon()
     }
 
     /// Nothing to cork: DATA frames are sized by the library.
     func cork(_ enabled: Bool) {}
 
     static let empty = ByteBuffer()
-
-    private func resetStream(_ code: HTTP2ErrorCode) {
-        writeFrame(.rstStream(code), promise: nil)
-        context?.flush()
-    }
 
     /// A write with a promise is outstanding until it completes: the send
     /// timer runs while any is, from the last one that completed.

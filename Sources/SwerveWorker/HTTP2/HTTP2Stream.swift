@@ -1,19 +1,21 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
-/// One HTTP/2 stream: one request and its response, the request through
-/// NIOHTTP2's HTTP/1-shaped codec. The request goes through the same head check,
-/// router and responders as on HTTP/1.1 (`RequestDispatch`); the response
-/// comes back through this handler as the `ResponseTransport` of its
+/// One HTTP/2 stream: one request and its response, as plain state of its
+/// `HTTP2Connection` (no channel of its own: a channel per stream cost more
+/// than the request). The request goes through the same head check, router
+/// and responders as on HTTP/1.1 (`RequestDispatch`); the response comes
+/// back through this object as the `ResponseTransport` of its
 /// `ResponseWriter` (`HTTP2Stream+Responses`).
 ///
 /// A stream has none of HTTP/1.1's connection state: no keep-alive, no
 /// pipelining, no framing. What it has:
 ///
-/// - backpressure: a responder that pauses reading stops this stream
-///   channel's reads, so NIOHTTP2 sends no WINDOW_UPDATE and the client
-///   stops at the stream's window;
+/// - backpressure: a responder that pauses reading makes the stream hold
+///   the DATA that still comes and send no WINDOW_UPDATE, so the client
+///   stops at the stream's window (`HTTP2InboundWindow`);
 /// - the body limit: a declared length over it is refused on the head,
 ///   bytes beyond it end the request with 413;
 /// - two timers on the worker's wheel: `timeouts.body` while waiting for
@@ -21,20 +23,23 @@ import NIOHTTP2
 ///   no progress (the stream is reset);
 /// - a response that ends before the request: RST_STREAM(NO_ERROR), which
 ///   RFC 9113 §8.1 gives a server to stop a body it will not read.
-final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
-    typealias InboundIn = HTTPServerRequestPart
-
+final class HTTP2Stream: TimerWheel.Client {
+    let id: HTTP2StreamID
     let connection: HTTP2Connection
     let worker: WorkerContext
-    var context: ChannelHandlerContext?
-    /// NIOHTTP2's codec before this handler: responses are written below it.
-    var codec: ChannelHandlerContext?
+    /// The library closed the stream (both sides ended, or a reset).
+    private(set) var isClosed = false
     /// A prepared response's body, written with its end in one DATA frame.
     var lastBody: ByteBuffer?
     var exchange: Exchange?
     private var bodyLimit = Int.max
     private var bodyReceived = 0
     var reading = true
+    /// The client ended its side (END_STREAM), whether or not the reader has seen it.
+    private var clientEnded = false
+    /// DATA (nil: the end) that came while the reader was paused, in order.
+    private var held: CircularBuffer<ByteBuffer?> = CircularBuffer(initialCapacity: 0)
+    private var window = HTTP2InboundWindow(target: HTTP2Pipeline.streamWindow)
     /// Waiting for body bytes since; nil when none are expected or reading is paused.
     var bodyWaitSince: NIODeadline?
     /// Writes with a promise not yet completed, and when one last completed.
@@ -42,64 +47,100 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
     var lastWriteProgress: NIODeadline?
     private var armedSlot: Int64?
 
-    init(connection: HTTP2Connection) {
+    init(id: HTTP2StreamID, connection: HTTP2Connection) {
+        self.id = id
         self.connection = connection
         self.worker = connection.worker
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self)
-    }
+    // MARK: request
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        codec = nil
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            begin(head, context: context)
-        case .body(let buffer):
-            receiveBody(buffer)
-        case .end:
-            guard let exchange, !exchange.requestEnded else { return }
-            exchange.requestEnded = true
-            bodyWaitSince = nil
-            exchange.sink.receiveEnd()
-            if exchange.response.ended { retire(exchange) }
+    func receiveHeaders(_ fields: HPACKHeaders, endStream: Bool) {
+        if exchange == nil {
+            begin(HTTP2RequestHead.make(fields, endStream: endStream))
         }
+        // Trailers carry nothing we use; they end the request.
+        if endStream { receiveEnd() }
         syncTimer()
+    }
+
+    func receiveData(_ data: ByteBuffer, endStream: Bool) {
+        if reading && held.isEmpty {
+            deliver(data)
+        } else if data.readableBytes > 0 {
+            window.hold(data.readableBytes)
+            held.append(data)
+        }
+        if endStream { receiveEnd() }
+        syncTimer()
+    }
+
+    private func receiveEnd() {
+        clientEnded = true
+        if reading && held.isEmpty {
+            endRequest()
+        } else {
+            held.append(nil)
+        }
+    }
+
+    /// The reader sees the request's end.
+    private func endRequest() {
+        guard let exchange, !exchange.requestEnded else { return }
+        exchange.requestEnded = true
+        bodyWaitSince = nil
+        exchange.sink.receiveEnd()
+        if exchange.response.ended { retire(exchange) }
+    }
+
+    /// Hands what came while paused to the reader, as long as it reads.
+    func releaseHeld() {
+        while reading, let next = held.popFirst() {
+            guard let data = next else {
+                endRequest()
+                continue
+            }
+            deliver(data)
+            if let increment = window.release(data.readableBytes) { sendWindowUpdate(increment) }
+        }
+    }
+
+    /// The library's count of what the client may still send on this stream.
+    func inboundWindowChanged(to size: Int) {
+        if let increment = window.windowChanged(to: size) { sendWindowUpdate(increment) }
+    }
+
+    func initialWindowChanged(by delta: Int) {
+        if let increment = window.initialWindowChanged(by: delta) { sendWindowUpdate(increment) }
+    }
+
+    private func sendWindowUpdate(_ increment: Int) {
+        // A client that ended its side sends nothing more to make room for.
+        guard !clientEnded, !isClosed else { return }
+        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)), promise: nil)
+        connection.flushSoon()
     }
 
     /// The stream closed: both sides ended, the client reset it, or the
     /// connection went away. A request cut short lets its responder go (an
     /// upload deletes its partial file) and is logged as nginx's 499.
-    func channelInactive(context: ChannelHandlerContext) {
+    func closed() {
+        guard !isClosed else { return }
+        isClosed = true
         armedSlot = nil
-        if let exchange {
-            exchange.sink.abort()
-            let response = exchange.response
-            if !response.ended {
-                log(exchange, status: response.status.map { Int($0.code) } ?? 499, bytes: response.bodyBytesConfirmed)
-            }
-            retire(exchange)
+        held.removeAll()
+        guard let exchange else { return }
+        exchange.sink.abort()
+        let response = exchange.response
+        if !response.ended {
+            log(exchange, status: response.status.map { Int($0.code) } ?? 499, bytes: response.bodyBytesConfirmed)
         }
-        context.fireChannelInactive()
+        retire(exchange)
     }
 
-    /// A stream error (a malformed header block, a body longer than its
-    /// content-length): NIOHTTP2 has reset the stream; this closes its channel.
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
-    }
-
-    // MARK: request
-
-    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard exchange == nil, let origin = connection.origin else { return }
-        let response = ResponseWriter(transport: self, eventLoop: worker.eventLoop, allocator: context.channel.allocator,
+    private func begin(_ head: HTTPRequestHead) {
+        guard let origin = connection.origin else { return }
+        let response = ResponseWriter(transport: self, eventLoop: worker.eventLoop, allocator: connection.allocator,
                                       isHead: head.method == .HEAD, started: worker.now())
         let exchange = Exchange(head: head, response: response)
         self.exchange = exchange
@@ -120,9 +161,9 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
         if sink.wantsBody && !sink.decidesLater { sendContinue(response) }
     }
 
-    private func receiveBody(_ buffer: ByteBuffer) {
+    private func deliver(_ buffer: ByteBuffer) {
         // After the response ended, what still comes is dropped: the stream is about to be reset.
-        guard let exchange, !exchange.requestEnded, !exchange.response.ended else { return }
+        guard buffer.readableBytes > 0, let exchange, !exchange.requestEnded, !exchange.response.ended else { return }
         bodyReceived += buffer.readableBytes
         if bodyReceived > bodyLimit {
             // More than the route takes, with no Content-Length to refuse it by.
@@ -136,13 +177,13 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
         // A DATA frame is a slice of the frame decoder's buffer, which a held
         // slice keeps whole: what a responder holds (an upload waiting on the
         // disk) is copied to its own size.
-        var own = context?.channel.allocator.buffer(capacity: buffer.readableBytes) ?? ByteBuffer()
+        var own = connection.allocator.buffer(capacity: buffer.readableBytes)
         own.writeImmutableBuffer(buffer)
         exchange.sink.receive(own)
     }
 
     /// The exchange is over on both sides: its sink lets go of the writer
-    /// (which holds this handler), and must not be aborted any more.
+    /// (which holds this stream), and must not be aborted any more.
     func retire(_ exchange: Exchange) {
         exchange.sink = DiscardingBodySink.shared
         bodyWaitSince = nil
@@ -151,7 +192,7 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
     // MARK: timers
 
     func syncTimer() {
-        guard let deadline = TimerWheel.earliest(bodyDeadline, sendDeadline), context != nil else { return }
+        guard let deadline = TimerWheel.earliest(bodyDeadline, sendDeadline), !isClosed else { return }
         worker.timers.arm(self, at: deadline, unlessArmedBefore: &armedSlot)
     }
 
@@ -163,12 +204,12 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
     func timerSlotCame(_ slot: Int64, now: NIODeadline) {
         guard slot == armedSlot else { return }
         armedSlot = nil
-        guard let context, let exchange else { return }
+        guard !isClosed, let exchange else { return }
         if let send = sendDeadline, send <= now {
             worker.logger.info("\(connection.remoteIP) took no data on an HTTP/2 stream for \(worker.timeouts.send.components.seconds)s: stream reset")
             exchange.sink.abort()
             exchange.response.abort()
-            context.close(promise: nil)
+            reset(.cancel)
             return
         }
         if let body = bodyDeadline, body <= now {
@@ -179,5 +220,12 @@ final class HTTP2Stream: ChannelInboundHandler, TimerWheel.Client {
             return
         }
         syncTimer()
+    }
+
+    /// RST_STREAM: the library closes the stream (`closed`, from the connection).
+    func reset(_ code: HTTP2ErrorCode) {
+        guard !isClosed else { return }
+        connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)), promise: nil)
+        connection.flushSoon()
     }
 }
