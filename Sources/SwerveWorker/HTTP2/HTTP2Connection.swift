@@ -43,7 +43,7 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     private(set) var allocator = ByteBufferAllocator()
     private(set) var isActive = false
     private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: HTTP2Stream] = [:]
+    private var streams = HTTP2StreamTable()
     private var window = HTTP2InboundWindow(target: HTTP2Pipeline.connectionWindow)
     private var reading = false
     private var flushPending = false
@@ -83,9 +83,7 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
         reading = false
         worker.untrack(self)
         idleSince = nil
-        let open = streams.values
-        streams.removeAll()
-        for stream in open { stream.closed() }
+        for stream in streams.removeAll() { stream.closed() }
         context.fireChannelInactive()
     }
 
@@ -101,7 +99,7 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
                 stream = open
             } else {
                 stream = HTTP2Stream(id: frame.streamID, connection: self)
-                streams[frame.streamID] = stream
+                streams.add(stream)
             }
             stream.receiveHeaders(headers.headers, endStream: headers.endStream)
         case .data(let data):
@@ -141,12 +139,12 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
             }
             return
         case let change as NIOHTTP2BulkStreamWindowChangeEvent:
-            for stream in streams.values { stream.initialWindowChanged(by: change.delta) }
+            for stream in streams.all { stream.initialWindowChanged(by: change.delta) }
             return
         case let created as NIOHTTP2StreamCreatedEvent:
             streamOpened(created.streamID)
         case let closed as StreamClosedEvent:
-            streams.removeValue(forKey: closed.streamID)?.closed()
+            streams.remove(closed.streamID)?.closed()
             streamClosed()
         default:
             break

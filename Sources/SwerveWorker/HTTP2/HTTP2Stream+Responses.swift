@@ -36,6 +36,7 @@ extension HTTP2Stream: ResponseTransport {
     func writePrepared(_ response: ResponseWriter, status: HTTPResponseStatus, headers: [PreparedHeaders], body: ByteBuffer) {
         guard isCurrent(response) else { return }
         var fields = HPACKHeaders()
+        fields.reserveCapacity(headers.reduce(4) { $0 + $1.http2.count })
         fields.add(name: ":status", value: HTTP2Fields.statusText(status))
         for block in headers {
             for (name, value) in block.http2 { fields.add(name: name, value: value) }
@@ -83,12 +84,16 @@ extension HTTP2Stream: ResponseTransport {
         guard let exchange, exchange.response === response else { return }
         let status = response.status.map { Int($0.code) } ?? 0
         let written = worker.eventLoop.makePromise(of: Void.self)
-        watch(written.futureResult)
         let last = lastBody ?? Self.empty
         lastBody = nil
         writeFrame(.data(.init(data: .byteBuffer(last), endStream: true)), promise: written)
         connection.flushSoon()
+        // `watch`, in the one callback this write needs.
+        if pendingWrites == 0 { lastWriteProgress = worker.now() }
+        pendingWrites += 1
         written.futureResult.assumeIsolated().whenComplete { [self] result in
+            pendingWrites -= 1
+            lastWriteProgress = worker.now()
             if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
             log(exchange, status: status, bytes: response.bodyBytesConfirmed)
             // The answer is complete and has left, but the request is not (a

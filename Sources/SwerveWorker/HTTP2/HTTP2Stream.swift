@@ -38,7 +38,7 @@ final class HTTP2Stream: TimerWheel.Client {
     /// The client ended its side (END_STREAM), whether or not the reader has seen it.
     private var clientEnded = false
     /// DATA (nil: the end) that came while the reader was paused, in order.
-    private var held: CircularBuffer<ByteBuffer?> = CircularBuffer(initialCapacity: 0)
+    private var held: [ByteBuffer?] = []
     private var window = HTTP2InboundWindow(target: HTTP2Pipeline.streamWindow)
     /// Waiting for body bytes since; nil when none are expected or reading is paused.
     var bodyWaitSince: NIODeadline?
@@ -95,7 +95,8 @@ final class HTTP2Stream: TimerWheel.Client {
 
     /// Hands what came while paused to the reader, as long as it reads.
     func releaseHeld() {
-        while reading, let next = held.popFirst() {
+        while reading, !held.isEmpty {
+            let next = held.removeFirst()
             guard let data = next else {
                 endRequest()
                 continue
