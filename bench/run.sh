@@ -307,6 +307,9 @@ h2_scenario() {  # name swerve-worker nginx-worker clients streams target...
     printf "%-34s swerve %s + %s us, nginx %s + %s us (user + kernel CPU per request, medians)\n" "" \
         "$(cut -d' ' -f3 "$work/s.txt" | median)" "$(cut -d' ' -f4 "$work/s.txt" | median)" \
         "$(cut -d' ' -f3 "$work/n.txt" | median)" "$(cut -d' ' -f4 "$work/n.txt" | median)"
+    # Each round, in order: how far apart the runs were, not just their median.
+    printf "%-34s rounds/s: swerve %s; nginx %s\n" "" "$(cut -d' ' -f1 "$work/s.txt" | cut -d. -f1 | paste -sd' ')" \
+        "$(cut -d' ' -f1 "$work/n.txt" | cut -d. -f1 | paste -sd' ')"
 }
 
 echo "swerve $("$SWERVE" --version | cut -d' ' -f2) vs $(nginx -v 2>&1 | cut -d' ' -f3) — wrk -t1, ${DURATION}s x $ROUNDS alternating rounds (median), $(nproc) cores, $(date -u +%Y-%m-%d)"

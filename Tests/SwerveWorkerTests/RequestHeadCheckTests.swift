@@ -184,12 +184,12 @@ import SwerveWorker
     }
 
     @Test(arguments: ["localhost", "example.com", "example.com.", "a-b.c_d", "127.0.0.1:8080", "[::1]", "[::1]:443",
-                      "xn--bcher-kva.example", ""])
+                      "xn--bcher-kva.example", "", "h:"])
     func validHosts(host: String) {
         #expect(RequestHeadCheck.isValidHost(host), "\(host)")
     }
 
-    @Test(arguments: ["a/b", "..", ".a", "a..b", "a b", "a\\b", "[::1", "[zz]", "h:80x", "h:123456", ":80", "[::1]x", "a@b"])
+    @Test(arguments: ["a/b", "..", ".a", "a..b", "a b", "a\\b", "[::1", "[zz]", "h:80x", "h:123456", ":80", "[::1]x", "a@b", "[]", "[::1]:x"])
     func invalidHosts(host: String) {
         #expect(!RequestHeadCheck.isValidHost(host), "\(host)")
     }

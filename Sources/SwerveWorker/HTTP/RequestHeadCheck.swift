@@ -100,27 +100,45 @@ public enum RequestHeadCheck: Equatable {
     /// with an optional numeric port; empty is allowed (no authority). "a/b",
     /// "a b" and ".." would otherwise become SERVER_NAME and log fields.
     package static func isValidHost(_ value: String) -> Bool {
-        var bytes = Substring(value).utf8[...]
-        guard !bytes.isEmpty else { return true }
-        if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
-            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
-            guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
-            bytes = bytes[bytes.index(after: close)...]
+        var value = value
+        // Every request has one: a scan of contiguous bytes, not of a view's indices.
+        return value.withUTF8 { isValidHost(bytes: $0) }
+    }
+
+    private static func isValidHost(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        guard count > 0 else { return true }
+        if bytes[0] == UInt8(ascii: "[") {
+            index = 1
+            while index < count && bytes[index] != UInt8(ascii: "]") {
+                let byte = bytes[index]
+                guard byte.isHexDigit || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") else { return false }
+                index += 1
+            }
+            // No "]", or "[]".
+            guard index < count, index > 1 else { return false }
+            index += 1
         } else {
-            let end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
-            let name = bytes[..<end]
-            guard !name.isEmpty, name.allSatisfy(isRegNameByte) else { return false }
             var previous: UInt8 = 0
-            for byte in name {
+            while index < count && bytes[index] != UInt8(ascii: ":") {
+                let byte = bytes[index]
+                guard isRegNameByte(byte) else { return false }
                 if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") || previous == 0 { return false }
                 previous = byte
+                index += 1
             }
-            bytes = bytes[end...]
+            guard index > 0 else { return false }
         }
-        guard let colon = bytes.first else { return true }
-        let port = bytes.dropFirst()
-        return colon == UInt8(ascii: ":") && port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard index < count else { return true }
+        // ":" and up to five digits.
+        guard bytes[index] == UInt8(ascii: ":"), count - index - 1 <= 5 else { return false }
+        index += 1
+        while index < count {
+            guard bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9") else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// RFC 3986 reg-name: unreserved, sub-delims and percent signs.

@@ -7,8 +7,8 @@ import SwerveConfig
 /// Framing, HPACK, flow-control accounting and the protocol's abuse limits
 /// are swift-nio-http2's; what is ours is configuration and the request path:
 ///
-///     … TLSObserver → NIOHTTP2Handler → HTTP2Connection → NIOHTTP2ServerConnectionManagementHandler
-///                                        └ each stream: HTTP2Stream → router → responder
+///     … TLSObserver → TLSRecordCoalescer → NIOHTTP2Handler → HTTP2Connection → NIOHTTP2ServerConnectionManagementHandler
+///                                                             └ each stream: HTTP2Stream → router → responder
 ///
 /// NIOHTTP2's handler runs without its stream multiplexer: streams are
 /// plain objects of `HTTP2Connection`, not child channels, because a
@@ -66,6 +66,7 @@ enum HTTP2Pipeline {
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
+        try pipeline.addHandler(TLSRecordCoalescer())
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server,
                                                 connectionConfiguration: connectionConfiguration(worker.config.server.limits),
                                                 streamConfiguration: streamConfiguration()))
