@@ -165,6 +165,13 @@ import Testing
         #expect(post["status"] as? Int == 200, "\(post)")
         let sent = try #require(post["sent_sha256"] as? String)
         #expect((post["text"] as? String)?.contains("\(1 << 20) \(sent)") == true, "\(post)")
+        // A file that shrinks while a reader holds its download: the body can
+        // no longer match its content-length, and the stream is reset rather
+        // than left open (or ended short as if whole).
+        let file = server.root.appendingPathComponent("big.bin").path
+        let cut = try H2Probe.run("truncated", server.port, ["/big.bin", file, "100000"])
+        #expect(cut["outcome"] as? String == "ended", "\(cut)")
+        #expect(cut["reset"] as? Int != nil && cut["length"] as? Int ?? .max < Self.big.count, "\(cut)")
     }
 
     @Test func aResetUploadLeavesNoFile() throws {
@@ -236,6 +243,13 @@ import Testing
         let continuation = try H2Probe.run("continuation", server.port, ["1000"])
         #expect(continuation["goaway_error"] as? Int == 11, "\(continuation)")
         #expect(continuation["closed"] as? Bool == true)
+        // A malformed request is reset (PROTOCOL_ERROR) without ever being
+        // counted as open: the next one is answered, and the idle timeout still
+        // closes the connection after it.
+        let refused = try H2Probe.run("idle-after-refused", server.port, ["/index.html"])
+        #expect(refused["refused_reset"] as? Int == 1, "\(refused)")
+        #expect(refused["status"] as? Int == 200, "\(refused)")
+        #expect(refused["closed"] as? Bool == true && (refused["seconds"] as? Double ?? 99) < 5, "\(refused)")
         // An idle connection: GOAWAY (no error) and a close after timeouts.keepalive.
         let idle = try H2Probe.run("idle", server.port, [])
         #expect(idle["closed"] as? Bool == true, "\(idle)")

@@ -236,6 +236,41 @@ def headers(port, size, path):
     return result
 
 
+def truncated(port, path, file_path, keep):
+    """A download held at the client's first window while its file shrinks to
+    KEEP bytes: the response can no longer match its content-length, and the
+    server must end the stream (a reset), not leave it open."""
+    client = Client(port, auto_ack=False)
+    sid = client.request("GET", path)
+    client.wait(lambda: len(client.streams[sid]["body"]) >= 65535 or client.done(sid))
+    os.truncate(file_path, int(keep))
+    client.conn.increment_flow_control_window(1 << 20, stream_id=sid)
+    client.conn.increment_flow_control_window(1 << 20)
+    client.flush()
+    try:
+        client.wait(lambda: client.done(sid), timeout=10)
+        outcome = "ended"
+    except TimeoutError:
+        outcome = "still open"
+    result = client.summary(sid)
+    result["outcome"] = outcome
+    return result
+
+
+def idle_after_refused(port, path):
+    """A request the server must refuse as malformed (two :path fields), one it
+    answers, then nothing: the idle timeout must still close the connection."""
+    client = Client(port)
+    refused = client.request("GET", path, headers=[(":path", path)])
+    client.wait(lambda: client.done(refused))
+    answered = client.request("GET", path)
+    client.wait(lambda: client.done(answered))
+    start = time.time()
+    closed = until_closed(client, 20)
+    return {"refused_reset": client.streams[refused]["reset"], "status": client.streams[answered]["status"],
+            "seconds": round(time.time() - start, 2), "closed": closed, "goaways": client.goaways}
+
+
 def until_closed(client, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline and client.pump(timeout=max(0.01, deadline - time.time())):
@@ -451,7 +486,8 @@ def load(port, path, expected_sha, stop_file, h2_connections, h1_connections, li
 SCENARIOS = {
     "concurrent": concurrent, "slow-reader": slow_reader, "big-post": big_post, "upload-reset": upload_reset,
     "headers": headers, "rapid-reset": rapid_reset, "continuation": continuation_flood, "idle": idle,
-    "max-streams": max_streams, "drain": drain, "load": load,
+    "max-streams": max_streams, "drain": drain, "load": load, "truncated": truncated,
+    "idle-after-refused": idle_after_refused,
 }
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     private var window = HTTP2InboundWindow(target: HTTP2Pipeline.connectionWindow)
     private var reading = false
     private var flushPending = false
-    private var openStreams = 0
+    /// Streams the library said it created and has not closed yet.
+    private var openIDs: [HTTP2StreamID] = []
     private var lastStreamID = HTTP2StreamID(0)
     /// Since when no stream has been open; nil while one is.
     private var idleSince: NIODeadline?
@@ -145,6 +146,11 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
             streamOpened(created.streamID)
         case let closed as StreamClosedEvent:
             streams.remove(closed.streamID)?.closed()
+            // A request the library refused (a malformed header block) is
+            // reset without ever being opened: not counted, and not told to
+            // the management handler, whose count it would break too.
+            guard let index = openIDs.firstIndex(of: closed.streamID) else { return }
+            openIDs.remove(at: index)
             streamClosed()
         default:
             break
@@ -175,14 +181,13 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     // MARK: streams
 
     private func streamOpened(_ id: HTTP2StreamID) {
-        openStreams += 1
+        openIDs.append(id)
         if id > lastStreamID { lastStreamID = id }
         idleSince = nil
     }
 
     private func streamClosed() {
-        openStreams -= 1
-        guard openStreams == 0 else { return }
+        guard openIDs.isEmpty else { return }
         if draining && !quiesced {
             // After NIOHTTP2 is done closing the stream.
             worker.eventLoop.assumeIsolated().execute { [self] in quiesce() }
@@ -234,7 +239,7 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     func drain() {
         guard !draining, context != nil else { return }
         draining = true
-        if openStreams == 0 && lastStreamID > 0 {
+        if openIDs.isEmpty && lastStreamID > 0 {
             quiesce()
         } else {
             quiesceDeadline = worker.now() + Self.drainGrace
@@ -259,7 +264,14 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
     // MARK: errors
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A stream's own error (a bad header block, a wrong content-length)
+        // A frame of ours the library refused (a body that does not match
+        // its content-length, a bad field): in this mode it resets nothing,
+        // so the stream is reset here, or it would never end.
+        if let refused = error as? NIOHTTP2Errors.StreamError {
+            streams[refused.streamID]?.writeFailed()
+            return
+        }
+        // A request's own error (a bad header block, a wrong content-length)
         // has reset that stream already; the connection goes on.
         guard Self.endsConnection(error) else { return }
         if !logged {

@@ -116,8 +116,11 @@ extension HTTP2Stream: ResponseTransport {
     func abort(_ response: ResponseWriter) {
         guard isCurrent(response), let exchange else { return }
         let status = response.status.map { Int($0.code) } ?? 500
-        reset(.cancel)
         log(exchange, status: status, bytes: response.bodyBytesConfirmed)
+        // A loop tick later: when the client's own RST_STREAM failed the
+        // write that led here, the library has not yet said the stream
+        // closed, and a reset must not answer a reset (RFC 9113 §5.4.2).
+        worker.eventLoop.assumeIsolated().execute { [self] in reset(.cancel) }
     }
 
     func setReading(_ enabled: Bool) {

@@ -46,6 +46,7 @@ final class HTTP2Stream: TimerWheel.Client {
     var pendingWrites = 0
     var lastWriteProgress: NIODeadline?
     private var armedSlot: Int64?
+    private var resetSent = false
 
     init(id: HTTP2StreamID, connection: HTTP2Connection) {
         self.id = id
@@ -125,18 +126,37 @@ final class HTTP2Stream: TimerWheel.Client {
     /// The stream closed: both sides ended, the client reset it, or the
     /// connection went away. A request cut short lets its responder go (an
     /// upload deletes its partial file) and is logged as nginx's 499.
+    ///
+    /// It closes inside the write of our last frame when the request had
+    /// ended: that exchange is complete, its responder is left alone (a
+    /// script may still be exiting). Once closed, the exchange is no longer
+    /// this stream's: a responder's late end or abort writes and logs nothing.
     func closed() {
         guard !isClosed else { return }
         isClosed = true
         armedSlot = nil
         held.removeAll()
         guard let exchange else { return }
-        exchange.sink.abort()
+        self.exchange = nil
         let response = exchange.response
+        if !(exchange.requestEnded && response.ended) {
+            exchange.sink.abort()
+        }
         if !response.ended {
             log(exchange, status: response.status.map { Int($0.code) } ?? 499, bytes: response.bodyBytesConfirmed)
         }
         retire(exchange)
+    }
+
+    /// The library refused a frame of ours (`HTTP2Connection.errorCaught`).
+    func writeFailed() {
+        guard !isClosed, !resetSent else { return }
+        if let exchange, !exchange.response.ended {
+            exchange.sink.abort()
+            exchange.response.abort()
+        } else {
+            reset(.internalError)
+        }
     }
 
     private func begin(_ head: HTTPRequestHead) {
@@ -223,9 +243,10 @@ final class HTTP2Stream: TimerWheel.Client {
         syncTimer()
     }
 
-    /// RST_STREAM: the library closes the stream (`closed`, from the connection).
+    /// RST_STREAM: the library closes the stream (`closed`, from the connection). Once.
     func reset(_ code: HTTP2ErrorCode) {
-        guard !isClosed else { return }
+        guard !isClosed, !resetSent else { return }
+        resetSent = true
         connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)), promise: nil)
         connection.flushSoon()
     }
