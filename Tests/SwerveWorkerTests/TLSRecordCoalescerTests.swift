@@ -17,7 +17,7 @@ import Testing
     /// What became of a write, on the embedded loop (which runs everything at once).
     private func outcome(_ promise: EventLoopPromise<Void>) -> String {
         var result = "pending"
-        promise.futureResult.whenComplete {
+        promise.futureResult.assumeIsolated().whenComplete {
             switch $0 {
             case .success: result = "ok"
             case .failure: result = "failed"

@@ -130,11 +130,7 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
         case let change as NIOHTTP2WindowUpdatedEvent:
             guard let size = change.inboundWindowSize else { return }
             if change.streamID == .rootStream {
-                if let increment = window.windowChanged(to: size) {
-                    write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)),
-                          promise: nil)
-                    flushSoon()
-                }
+                if let increment = window.windowChanged(to: size) { sendWindowUpdate(increment, on: .rootStream) }
             } else {
                 streams[change.streamID]?.inboundWindowChanged(to: size)
             }
@@ -166,6 +162,12 @@ final class HTTP2Connection: ChannelDuplexHandler, DrainableConnection, TimerWhe
             return
         }
         context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// WINDOW_UPDATE for the connection (stream 0) or one of its streams.
+    func sendWindowUpdate(_ increment: Int, on streamID: HTTP2StreamID) {
+        write(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment)), promise: nil)
+        flushSoon()
     }
 
     /// Now, or with the end of the read under way (which NIOHTTP2 flushes

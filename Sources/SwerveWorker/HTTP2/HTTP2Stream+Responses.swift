@@ -6,10 +6,10 @@ import NIOPosix
 
 /// How a request's writer reaches the wire on HTTP/2: HEADERS and DATA
 /// frames for this stream, written through its connection to NIOHTTP2's
-/// handler; HPACK, flow control and frame sizes stay the library's. Response headers go out as lower-case fields
-/// made once per cached file (`PreparedHeaders.http2`), not converted from
-/// `HTTPHeaders` per response, and a prepared body leaves in one DATA frame
-/// with END_STREAM. No `Connection` header and no framing of ours; `date`,
+/// handler; HPACK, flow control and frame sizes stay the library's.
+/// Response headers go out as lower-case fields made once per cached file
+/// (`PreparedHeaders.http2`), not converted from `HTTPHeaders` per
+/// response, and a prepared body leaves in one DATA frame with END_STREAM. No `Connection` header and no framing of ours; `date`,
 /// `server` and HSTS as on HTTP/1.1.
 extension HTTP2Stream: ResponseTransport {
     var isActive: Bool { !isClosed && connection.isActive }
@@ -69,8 +69,7 @@ extension HTTP2Stream: ResponseTransport {
         let count = data.readableBytes
         response.bodyBytesQueued += count
         if let promise {
-            watch(promise.futureResult)
-            promise.futureResult.assumeIsolated().whenSuccess { response.bodyBytesConfirmed += count }
+            watch(promise.futureResult) { if case .success = $0 { response.bodyBytesConfirmed += count } }
         }
         writeFrame(.data(.init(data: data)), promise: promise)
         if flush { connection.flushSoon() }
@@ -88,12 +87,7 @@ extension HTTP2Stream: ResponseTransport {
         lastBody = nil
         writeFrame(.data(.init(data: .byteBuffer(last), endStream: true)), promise: written)
         connection.flushSoon()
-        // `watch`, in the one callback this write needs.
-        if pendingWrites == 0 { lastWriteProgress = worker.now() }
-        pendingWrites += 1
-        written.futureResult.assumeIsolated().whenComplete { [self] result in
-            pendingWrites -= 1
-            lastWriteProgress = worker.now()
+        watch(written.futureResult) { [self] result in
             if case .success = result { response.bodyBytesConfirmed = response.bodyBytesQueued }
             log(exchange, status: status, bytes: response.bodyBytesConfirmed)
             // The answer is complete and has left, but the request is not (a
@@ -148,13 +142,15 @@ extension HTTP2Stream: ResponseTransport {
     static let empty = ByteBuffer()
 
     /// A write with a promise is outstanding until it completes: the send
-    /// timer runs while any is, from the last one that completed.
-    private func watch(_ future: EventLoopFuture<Void>) {
+    /// timer runs while any is, from the last one that completed. `then`
+    /// runs in the same callback, after the count.
+    private func watch(_ future: EventLoopFuture<Void>, then: @escaping (Result<Void, Error>) -> Void) {
         if pendingWrites == 0 { lastWriteProgress = worker.now() }
         pendingWrites += 1
-        future.assumeIsolated().whenComplete { [self] _ in
+        future.assumeIsolated().whenComplete { [self] result in
             pendingWrites -= 1
             lastWriteProgress = worker.now()
+            then(result)
         }
         syncTimer()
     }

@@ -65,8 +65,11 @@ final class HTTP2Stream: TimerWheel.Client {
         syncTimer()
     }
 
+    /// The reader reads and nothing is held before what comes now.
+    private var takesNow: Bool { reading && held.isEmpty }
+
     func receiveData(_ data: ByteBuffer, endStream: Bool) {
-        if reading && held.isEmpty {
+        if takesNow {
             deliver(data)
         } else if data.readableBytes > 0 {
             window.hold(data.readableBytes)
@@ -78,7 +81,7 @@ final class HTTP2Stream: TimerWheel.Client {
 
     private func receiveEnd() {
         clientEnded = true
-        if reading && held.isEmpty {
+        if takesNow {
             endRequest()
         } else {
             held.append(nil)
@@ -119,8 +122,7 @@ final class HTTP2Stream: TimerWheel.Client {
     private func sendWindowUpdate(_ increment: Int) {
         // A client that ended its side sends nothing more to make room for.
         guard !clientEnded, !isClosed else { return }
-        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)), promise: nil)
-        connection.flushSoon()
+        connection.sendWindowUpdate(increment, on: id)
     }
 
     /// The stream closed: both sides ended, the client reset it, or the
