@@ -22,7 +22,10 @@ final class Pebble {
 
     /// `validity`: the lifetime of the certificates it issues, in seconds.
     /// `validationDelay`: seconds its VA waits before checking a challenge (none by default).
-    init(in parent: URL, httpPort: Int, tlsPort: Int, validity: Int? = nil, validationDelay: Int? = nil) throws {
+    /// `reuseAuthorizations`: every valid authorization is reused, so a second
+    /// order needs no validation (pebble reuses half of them by default).
+    init(in parent: URL, httpPort: Int, tlsPort: Int, validity: Int? = nil, validationDelay: Int? = nil,
+         reuseAuthorizations: Bool = false) throws {
         folder = parent.appendingPathComponent("pebble")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         port = try TestServer.freePortForTests()
@@ -41,6 +44,7 @@ final class Pebble {
         try data.write(to: folder.appendingPathComponent("pebble.json"))
         var environment = ["PEBBLE_VA_NOSLEEP": "1"]
         if let validationDelay { environment = ["PEBBLE_VA_SLEEPTIME": String(validationDelay)] }
+        if reuseAuthorizations { environment["PEBBLE_AUTHZREUSE"] = "100" }
         self.environment = environment
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Logging
 import NIOCore
@@ -19,6 +20,8 @@ package enum ACMEHelper {
     }
 
     static let signals = [SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGHUP]
+    /// How long a stop waits for the cancelled order to unwind.
+    static let unwindLimit: DispatchTimeInterval = .seconds(2)
 
     /// Creates the storage folders (as root, handing them to `owner`): the
     /// master-side child calls this before it drops privileges.
@@ -64,7 +67,11 @@ package enum ACMEHelper {
                                        askReload: { notify(.reload) })
         _ = notify(.ready)
         logger.info("acme: helper started: \(config.acmeVHosts.count) vhost(s), directory \(settings.directory), \(settings.challenge.rawValue), storage \(settings.storage)")
-        let work = Task { await keeper.run() }
+        let finished = DispatchSemaphore(value: 0)
+        let work = Task {
+            await keeper.run()
+            finished.signal()
+        }
 
         while true {
             let number = sigwaitinfo(&waited, nil)
@@ -72,7 +79,11 @@ package enum ACMEHelper {
             case SIGQUIT, SIGTERM, SIGINT:
                 // An order under way is abandoned: the CA lets it expire, and
                 // the next helper starts a new one.
+                // The order's task may be writing an answer right now: it is
+                // given a moment to unwind (it removes its own answers) before
+                // the folder is emptied, so none is left behind.
                 work.cancel()
+                _ = finished.wait(timeout: .now() + Self.unwindLimit)
                 removeAnswers(layout)
                 logger.info("acme: helper stopping (\(number == SIGQUIT ? "QUIT" : "TERM"))")
                 return 0
