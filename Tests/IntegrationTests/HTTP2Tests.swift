@@ -220,6 +220,17 @@ import Testing
         #expect(stored[.size] as? Int == 1 << 30)
     }
 
+    @Test func aHostFieldMustNameTheAuthority() throws {
+        let (server, _) = try Self.start()
+        defer { server.stop() }
+        // RFC 9113 §8.3.1: the same authority in another case is the same;
+        // another authority makes the request malformed, and it gets 400.
+        let same = try H2Probe.run("host-field", server.port, ["/index.html", "LocalHost"])
+        #expect(same["status"] as? Int == 200 && same["text"] as? String == "hello h2", "\(same)")
+        let other = try H2Probe.run("host-field", server.port, ["/index.html", "other.test"])
+        #expect(other["status"] as? Int == 400 && other["ended"] as? Bool == true, "\(other)")
+    }
+
     @Test func limitsAndFloods() throws {
         let (server, _) = try Self.start(Self.config(server: ", timeouts: { keepalive: 1s }", limits: ", max_header_size: 8KiB"))
         defer { server.stop() }

@@ -236,6 +236,14 @@ def headers(port, size, path):
     return result
 
 
+def host_field(port, path, host):
+    """A request whose host field sits beside :authority ("localhost")."""
+    client = Client(port)
+    sid = client.request("GET", path, headers=[("host", host)])
+    client.wait(lambda: client.done(sid))
+    return client.summary(sid)
+
+
 def truncated(port, path, file_path, keep):
     """A download held at the client's first window while its file shrinks to
     KEEP bytes: the response can no longer match its content-length, and the
@@ -487,7 +495,7 @@ SCENARIOS = {
     "concurrent": concurrent, "slow-reader": slow_reader, "big-post": big_post, "upload-reset": upload_reset,
     "headers": headers, "rapid-reset": rapid_reset, "continuation": continuation_flood, "idle": idle,
     "max-streams": max_streams, "drain": drain, "load": load, "truncated": truncated,
-    "idle-after-refused": idle_after_refused,
+    "idle-after-refused": idle_after_refused, "host-field": host_field,
 }
 
 if __name__ == "__main__":

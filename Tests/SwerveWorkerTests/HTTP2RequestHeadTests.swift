@@ -18,8 +18,30 @@ import SwerveWorker
         #expect(head.headers.first(name: "host") == "a.test:8443")
     }
 
-    @Test func aHostFieldWinsOverTheAuthority() {
-        let head = HTTP2RequestHead.make(fields("GET", [("host", "b.test")]), endStream: true)
+    @Test func aHostFieldNamingTheAuthorityIsFolded() {
+        for host in ["a.test:8443", "A.Test:8443"] {
+            let head = HTTP2RequestHead.make(fields("GET", [("host", host)]), endStream: true)
+            #expect(head.headers[canonicalForm: "host"] == ["a.test:8443"])
+            #expect(RequestHeadCheck(head) == .accept(declaredLength: nil, chunked: false, expectsContinue: false))
+        }
+        // ":443" is the https default: written or not, the same authority.
+        let authority443 = HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":authority", "a.test:443"),
+                                         (":path", "/"), ("host", "a.test")])
+        #expect(HTTP2RequestHead.make(authority443, endStream: true).headers[canonicalForm: "host"] == ["a.test:443"])
+    }
+
+    @Test func aHostFieldNamingAnotherAuthorityIsRefused() {
+        // RFC 9113 §8.3.1: malformed. Both are kept, so the shared check answers 400.
+        for host in ["b.test", "a.test", "a.test:8444"] {
+            let head = HTTP2RequestHead.make(fields("GET", [("host", host)]), endStream: true)
+            #expect(head.headers[canonicalForm: "host"] == ["a.test:8443", Substring(host)])
+            #expect(RequestHeadCheck(head) == .reject(.badRequest, close: true))
+        }
+    }
+
+    @Test func aHostFieldAloneIsTheAuthority() {
+        let head = HTTP2RequestHead.make(HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":path", "/"),
+                                                       ("host", "b.test")]), endStream: true)
         #expect(head.headers[canonicalForm: "host"] == ["b.test"])
     }
 

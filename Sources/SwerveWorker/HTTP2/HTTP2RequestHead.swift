@@ -6,7 +6,11 @@ import NIOHTTP1
 /// the block already (RFC 9113 §8.3: one `:method`, `:scheme` and `:path`,
 /// no connection-specific fields, no CR/LF/NUL); this only maps it:
 ///
-/// - `:authority` becomes `host` (first) unless a `host` field came too;
+/// - `:authority` becomes `host` (first). A `host` field that names the
+///   same authority is dropped; one that names another makes the request
+///   malformed (RFC 9113 §8.3.1), and both are kept, so the shared head
+///   check answers 400 as it does for two Host fields in HTTP/1.1 — never
+///   one name in the TLS handshake and another for routing;
 /// - `cookie` fields, which HTTP/2 lets a client split, are joined with
 ///   "; " as RFC 9113 §8.2.3 asks before they reach a script;
 /// - a method that may carry a body and declares no length is marked as
@@ -20,7 +24,7 @@ package enum HTTP2RequestHead {
         var authority: String?
         var regular: [(String, String)] = []
         regular.reserveCapacity(fields.count)
-        var hasHost = false
+        var host: String?
         var hasLength = false
         var cookies: [String] = []
         for (name, value, _) in fields {
@@ -37,14 +41,20 @@ package enum HTTP2RequestHead {
             case "cookie":
                 cookies.append(value)
                 continue
-            case "host": hasHost = true
+            case "host":
+                host = value
             case "content-length": hasLength = true
             default: break
             }
             regular.append((name, value))
         }
         if !cookies.isEmpty { regular.append(("cookie", cookies.joined(separator: "; "))) }
-        if !hasHost, let authority { regular.insert(("host", authority), at: 0) }
+        if let authority {
+            if let host, sameAuthority(host, authority) {
+                regular.removeAll { $0.0 == "host" }
+            }
+            regular.insert(("host", authority), at: 0)
+        }
         let httpMethod = HTTPMethod(rawValue: method)
         if !hasLength && mayCarryBody(httpMethod) {
             regular.append(endStream ? ("content-length", "0") : ("transfer-encoding", "chunked"))
@@ -52,6 +62,18 @@ package enum HTTP2RequestHead {
         // CONNECT has no :path; the head check refuses it.
         return HTTPRequestHead(version: RequestHeadCheck.http2, method: httpMethod, uri: path ?? authority ?? "",
                                headers: HTTPHeaders(regular))
+    }
+
+    /// The same host and port, letters in any case, and ":443" (the https
+    /// default) written or not (RFC 9113 §8.3.1 lets an origin server
+    /// choose its normalisation).
+    static func sameAuthority(_ a: String, _ b: String) -> Bool {
+        func normalised(_ text: String) -> Substring {
+            let trimmed = Substring(text)
+            return trimmed.hasSuffix(":443") ? trimmed.dropLast(4) : trimmed
+        }
+        func folded(_ byte: UInt8) -> UInt8 { byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte }
+        return normalised(a).utf8.elementsEqual(normalised(b).utf8) { folded($0) == folded($1) }
     }
 
     /// Methods whose requests carry no body by their meaning (RFC 9110 §9.3).
