@@ -74,12 +74,28 @@ struct Issuer {
         return issued
     }
 
-    /// Key first, then chain: each file is replaced atomically, and the
-    /// master reads them only when the helper asks it to reload, after both.
+    /// Both files are written and synced first, then renamed key first,
+    /// chain right after: a reload that reads between the two renames (an
+    /// operator's, not the helper's, which comes after both) sees a key that
+    /// does not match for microseconds, not for a disk's fsync, and the
+    /// master's check reads a mismatch again before it counts.
     private func store(chain: [UInt8], key: [UInt8], for name: String) throws {
         try StorageFiles.makeFolders(layout.certificateFolder(name), mode: 0o700)
-        try StorageFiles.write(key, to: layout.key(name), mode: 0o600)
-        try StorageFiles.write(chain, to: layout.chain(name), mode: 0o644)
+        let stagedKey = try StorageFiles.stage(key, for: layout.key(name), mode: 0o600)
+        let stagedChain: StorageFiles.Staged
+        do {
+            stagedChain = try StorageFiles.stage(chain, for: layout.chain(name), mode: 0o644)
+        } catch {
+            StorageFiles.discard(stagedKey)
+            throw error
+        }
+        do {
+            try StorageFiles.commit(stagedKey)
+        } catch {
+            StorageFiles.discard(stagedChain)
+            throw error
+        }
+        try StorageFiles.commit(stagedChain)
     }
 
     /// Puts the answer where the workers find it; returns its path.

@@ -4,9 +4,10 @@ import SwerveConfig
 /// The helper's files under `acme.storage` (layout: `ACMEStorage`). Every
 /// write goes to a temporary file in the same folder, is synced, and is
 /// renamed over the old one, so a reader sees the old file or the new one,
-/// never half of one. Keys are 0600; challenge answers 0644 in 0755
+/// never half of one; `stage` and `commit` split the two steps, so that a
+/// key and its chain are swapped one right after the other. Keys are 0600; challenge answers 0644 in 0755
 /// folders, since workers (another user, maybe) serve them.
-enum StorageFiles {
+package enum StorageFiles {
     /// Creates the folders; as root, hands the ones it creates to `owner`
     /// (the helper's user) — never one that existed, and never through a
     /// symbolic link, so a link planted by that user cannot make root give
@@ -44,7 +45,20 @@ enum StorageFiles {
         return created
     }
 
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    /// A file's new content, written and synced beside it, waiting for its rename.
+    package struct Staged {
+        package let temporary: String
+        package let path: String
+    }
+
+    /// Replaces the file atomically: a reader sees the old bytes or the new.
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        try commit(stage(bytes, for: path, mode: mode))
+    }
+
+    /// The slow part of a write (the bytes and the fsync), so that several
+    /// files can then be swapped one right after the other.
+    package static func stage(_ bytes: [UInt8], for path: String, mode: mode_t) throws -> Staged {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw ACMEError.local("cannot write \(path): \(String(cString: strerror(errno)))") }
@@ -62,13 +76,24 @@ enum StorageFiles {
         }
         _ = fchmod(fd, mode)  // whatever the umask did
         let synced = fsync(fd) == 0
+        let reason = String(cString: strerror(errno))
         close(fd)
-        guard synced, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+        guard synced else {
             unlink(temporary)
             throw ACMEError.local("cannot write \(path): \(reason)")
         }
+        return Staged(temporary: temporary, path: path)
     }
+
+    package static func commit(_ staged: Staged) throws {
+        guard rename(staged.temporary, staged.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(staged.temporary)
+            throw ACMEError.local("cannot write \(staged.path): \(reason)")
+        }
+    }
+
+    package static func discard(_ staged: Staged) { unlink(staged.temporary) }
 
     /// The file's bytes; nil when it cannot be read, for whatever reason
     /// (`exists` tells a missing file from an unreadable one).

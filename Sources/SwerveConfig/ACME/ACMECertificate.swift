@@ -24,9 +24,10 @@ enum ACMECertificate {
             why = "no certificate from the ACME directory yet"
         } else {
             // Checked as a named file would be; its problems make it a stand-in's case.
-            // The helper replaces the key, then the chain (each atomically): a
-            // reload that read between the two renames sees a mismatch, so a
-            // failed check is read again, twice, 10 ms apart, before it counts.
+            // The helper renames the key, then the chain, both already written
+            // and synced: a reload that read between the two renames sees a
+            // mismatch, so a failed check is read again, twice, 10 ms apart,
+            // before it counts.
             var findings = Diagnostics(file: diagnostics.file)
             for attempt in 0..<3 {
                 if attempt > 0 { usleep(10_000) }
