@@ -133,7 +133,7 @@ import Testing
     }
 
     @Test func concurrentStreamsOnOneConnection() throws {
-        let (server, certificates) = try Self.start()
+        let (server, _) = try Self.start()
         defer { server.stop() }
         let probe = try H2Probe.run("concurrent", server.port, ["50", "/big.bin"])
         let streams = try #require(probe["streams"] as? [[String: Any]])
@@ -193,7 +193,7 @@ import Testing
         defer { server.stop() }
         let worker = try #require(server.workers.first)
         let file = server.folder.appendingPathComponent("huge.bin")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         try handle.truncate(atOffset: 1 << 30)
         try handle.close()
@@ -295,7 +295,7 @@ import Testing
                                                             stop, "3", "3"])
         // Whatever happens below, the load ends with the test.
         defer {
-            FileManager.default.createFile(atPath: stop, contents: nil)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
             if load.process.isRunning { kill(load.process.processIdentifier, SIGKILL) }
         }
         var h2loadSucceeded = 0
@@ -327,7 +327,7 @@ import Testing
         try waitUntil("the access log has every h2load request", timeout: 10) { h2loadLines().count >= h2loadSucceeded }
         #expect(h2loadLines().count == h2loadSucceeded)
         #expect(h2loadLines().allSatisfy { $0.contains("\" 200 1024 ") }, "\(h2loadLines().filter { !$0.contains("\" 200 1024 ") }.prefix(3))")
-        FileManager.default.createFile(atPath: stop, contents: nil)
+        _ = FileManager.default.createFile(atPath: stop, contents: nil)
         let stats = try H2Probe.collect(load, timeout: 30)
         #expect(stats["failed"] as? Int == 0, "\(stats)")
         #expect((stats["h2"] as? Int ?? 0) > 100 && (stats["h1"] as? Int ?? 0) > 100, "\(stats)")
@@ -362,7 +362,7 @@ enum H2Probe {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("h2probe-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
