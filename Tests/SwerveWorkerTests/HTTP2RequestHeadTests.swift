@@ -39,6 +39,15 @@ import SwerveWorker
         }
     }
 
+    @Test func oneHostFieldNamingAnotherAuthorityIsEnough() {
+        for hosts in [["b.test", "a.test:8443"], ["a.test:8443", "b.test"]] {
+            let head = HTTP2RequestHead.make(fields("GET", hosts.map { ("host", $0) }), endStream: true)
+            #expect(RequestHeadCheck(head) == .reject(.badRequest, close: true), "\(hosts)")
+        }
+        let same = HTTP2RequestHead.make(fields("GET", [("host", "a.test:8443"), ("host", "A.test:8443")]), endStream: true)
+        #expect(same.headers[canonicalForm: "host"] == ["a.test:8443"])
+    }
+
     @Test func aHostFieldAloneIsTheAuthority() {
         let head = HTTP2RequestHead.make(HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":path", "/"),
                                                        ("host", "b.test")]), endStream: true)

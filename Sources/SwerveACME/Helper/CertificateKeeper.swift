@@ -93,9 +93,9 @@ final class CertificateKeeper: @unchecked Sendable {
                 sites[index].dueAt = Self.now() + Self.longestSleep
                 sites[index].renewAt = nil
             }
-        } catch is CancellationError {
-            return
         } catch {
+            // A stop cancels the order: whatever the cancelled step threw is no failure to log.
+            if error is CancellationError || Task.isCancelled { return }
             sites[index].failures += 1
             let failure = error as? ACMEError
             let delay = RenewalPlan.backoff(failures: sites[index].failures, transient: failure?.isTransient ?? true,

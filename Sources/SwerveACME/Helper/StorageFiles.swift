@@ -5,8 +5,9 @@ import SwerveConfig
 /// write goes to a temporary file in the same folder, is synced, and is
 /// renamed over the old one, so a reader sees the old file or the new one,
 /// never half of one; `stage` and `commit` split the two steps, so that a
-/// key and its chain are swapped one right after the other. Keys are 0600; challenge answers 0644 in 0755
-/// folders, since workers (another user, maybe) serve them.
+/// key and its chain are swapped one right after the other. Keys are 0600;
+/// challenge answers 0644 in 0755 folders, since workers (another user,
+/// maybe) serve them.
 package enum StorageFiles {
     /// Creates the folders; as root, hands the ones it creates to `owner`
     /// (the helper's user) — never one that existed, and never through a

@@ -6,11 +6,11 @@ import NIOHTTP1
 /// the block already (RFC 9113 §8.3: one `:method`, `:scheme` and `:path`,
 /// no connection-specific fields, no CR/LF/NUL); this only maps it:
 ///
-/// - `:authority` becomes `host` (first). A `host` field that names the
-///   same authority is dropped; one that names another makes the request
-///   malformed (RFC 9113 §8.3.1), and both are kept, so the shared head
-///   check answers 400 as it does for two Host fields in HTTP/1.1 — never
-///   one name in the TLS handshake and another for routing;
+/// - `:authority` becomes `host` (first). `host` fields that all name the
+///   same authority are dropped; one that names another makes the request
+///   malformed (RFC 9113 §8.3.1), and all are kept, so the shared head
+///   check answers 400 as it does for two Host fields in HTTP/1.1 — the
+///   request is never routed by a name other than its `:authority`;
 /// - `cookie` fields, which HTTP/2 lets a client split, are joined with
 ///   "; " as RFC 9113 §8.2.3 asks before they reach a script;
 /// - a method that may carry a body and declares no length is marked as
@@ -24,7 +24,8 @@ package enum HTTP2RequestHead {
         var authority: String?
         var regular: [(String, String)] = []
         regular.reserveCapacity(fields.count)
-        var host: String?
+        var hosts = 0
+        var hostsNameTheAuthority = true
         var hasLength = false
         var cookies: [String] = []
         for (name, value, _) in fields {
@@ -42,7 +43,9 @@ package enum HTTP2RequestHead {
                 cookies.append(value)
                 continue
             case "host":
-                host = value
+                hosts += 1
+                // :authority comes first in a valid block (the library checks the order).
+                hostsNameTheAuthority = hostsNameTheAuthority && authority.map { sameAuthority(value, $0) } == true
             case "content-length": hasLength = true
             default: break
             }
@@ -50,9 +53,7 @@ package enum HTTP2RequestHead {
         }
         if !cookies.isEmpty { regular.append(("cookie", cookies.joined(separator: "; "))) }
         if let authority {
-            if let host, sameAuthority(host, authority) {
-                regular.removeAll { $0.0 == "host" }
-            }
+            if hosts > 0 && hostsNameTheAuthority { regular.removeAll { $0.0 == "host" } }
             regular.insert(("host", authority), at: 0)
         }
         let httpMethod = HTTPMethod(rawValue: method)
