@@ -5,8 +5,8 @@ import Testing
 /// HTTP/2 (SPEC §4, issue 18) on TLS listeners: every route kind through
 /// curl --http2 and nghttp, and frame-level cases through Debian's
 /// python3-h2 (`h2probe.py`): concurrent streams, flow control both ways,
-/// a reset upload, the limits and floods, idle close, GOAWAY on drain, and
-/// reloads under h2 and mixed load.
+/// a reset upload, the limits and floods, random frames, idle close, GOAWAY
+/// on drain, and reloads under h2 and mixed load.
 @Suite(.serialized) struct HTTP2Tests {
     static func config(workers: Int = 1, server: String = "", limits: String = "", uploadMax: String = "64MiB") -> String {
         """
@@ -229,6 +229,24 @@ import Testing
         #expect(same["status"] as? Int == 200 && same["text"] as? String == "hello h2", "\(same)")
         let other = try H2Probe.run("host-field", server.port, ["/index.html", "other.test"])
         #expect(other["status"] as? Int == 400 && other["ended"] as? Bool == true, "\(other)")
+    }
+
+    @Test func randomFramesNeverKillTheWorker() throws {
+        // Runs of frames after the preface, valid and not (bad sizes, bad
+        // HPACK, pseudo-fields out of order, flow-control extremes, unknown
+        // types, truncations). Each run's seed is new; a failure names it.
+        let (server, _) = try Self.start()
+        defer { server.stop() }
+        let worker = try #require(server.workers.first)
+        let seed = Int.random(in: 0..<1_000_000)
+        let fuzz = try H2Probe.run("fuzz", server.port, [String(seed), "300"], timeout: 120)
+        #expect(fuzz["connections"] as? Int == 300, "seed \(seed): \(fuzz)")
+        #expect(server.workers == [worker], "seed \(seed): the worker died: \(server.errorLog.suffix(4000))")
+        #expect(!server.errorLog.contains("died unexpectedly"), "seed \(seed)")
+        // And it still serves.
+        let after = try H2Probe.run("concurrent", server.port, ["2", "/index.html"])
+        let streams = try #require(after["streams"] as? [[String: Any]])
+        #expect(streams.allSatisfy { $0["status"] as? Int == 200 && $0["text"] as? String == "hello h2" }, "\(after)")
     }
 
     @Test func limitsAndFloods() throws {

@@ -244,6 +244,113 @@ def host_field(port, path, host):
     return client.summary(sid)
 
 
+def fuzz(port, seed, count):
+    """COUNT connections, each a random run of HTTP/2 frames after the
+    preface, valid and not, from SEED (so a failure can be replayed). The
+    server may answer anything; this only reports what it sent back."""
+    import random
+    import struct
+    import hpack
+
+    rng = random.Random(int(seed))
+    encoder_headers = [
+        [(":method", "GET"), (":scheme", "https"), (":authority", "localhost"), (":path", "/index.html")],
+        [(":method", "POST"), (":scheme", "https"), (":authority", "localhost"), (":path", "/up"),
+         ("content-type", "multipart/form-data; boundary=b"), ("content-length", "3")],
+        [(":method", "GET"), (":path", "/")],
+        [(":path", "/"), (":method", "GET"), (":scheme", "https"), (":method", "HEAD")],
+        [(":method", "GET"), (":scheme", "https"), (":path", "/"), ("Upper", "x"), ("connection", "close")],
+        [(":method", "GET"), (":scheme", "https"), (":path", "/"), ("te", "gzip"), (":status", "200")],
+        [(":method", "GET"), (":scheme", "https"), (":path", "/cgi/env.py"), ("x", "a" * rng.randrange(1, 9000))],
+        [(":method", "CONNECT"), (":authority", "localhost:443")],
+        [(":method", "GET"), (":scheme", "https"), (":path", "/%2e%2e/etc/passwd"), ("host", "other")],
+    ]
+
+    def frame(kind, flags, stream, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream & 0xFFFFFFFF) + payload
+
+    def random_bytes(n):
+        return bytes(rng.getrandbits(8) for _ in range(n))
+
+    def sized(valid, other):
+        """Mostly the frame's legal size, so most runs go past the framing layer."""
+        return valid if rng.random() < 0.9 else rng.choice(other)
+
+    def one_frame(stream):
+        choice = rng.randrange(12)
+        if choice < 4:
+            block = hpack.Encoder().encode(rng.choice(encoder_headers))
+            if rng.random() < 0.2:
+                block = bytearray(block)
+                block[rng.randrange(len(block))] = rng.getrandbits(8)
+                block = bytes(block)
+            flags = rng.choice([0x4, 0x5, 0x4, 0x5, 0x1, 0x0, 0x8 | 0x4, 0x20 | 0x5])
+            if flags & 0x20:
+                block = struct.pack(">IB", rng.choice([0, stream, 3]), rng.getrandbits(8)) + block
+            if flags & 0x8:
+                pad = rng.randrange(0, 10)
+                block = bytes([sized(pad, [pad + 1, 255])]) + block + b"\0" * pad
+            return frame(1, flags, stream, block)
+        if choice == 4:
+            return frame(0, rng.choice([0, 1, 0, 1, 8]), stream, random_bytes(rng.randrange(0, 40)))
+        if choice == 5:
+            increment = rng.choice([0, 1, 1000, 65535, 0x7FFFFFFF, 0xFFFFFFFF])
+            return frame(8, 0, rng.choice([0, stream]), struct.pack(">I", increment)[:sized(4, [3, 0])])
+        if choice == 6:
+            ident = rng.choice([1, 2, 3, 4, 5, 6, 8, 9, 0x99])
+            value = rng.choice([0, 1, 100, 16383, 16384, 65535, 0x7FFFFFFF, 0xFFFFFFFF])
+            payload = struct.pack(">HI", ident, value)
+            return frame(4, sized(0, [1]), sized(0, [stream]), payload[:sized(6, [5])])
+        if choice == 7:
+            return frame(6, rng.choice([0, 1]), sized(0, [stream]), random_bytes(sized(8, [7, 9])))
+        if choice == 8:
+            return frame(3, 0, sized(rng.choice([stream, stream + 2, stream - 2]), [0]), random_bytes(sized(4, [3, 5])))
+        if choice == 9:
+            return frame(2, 0, stream, struct.pack(">IB", rng.choice([stream, 0, 3]), rng.getrandbits(8))[:sized(5, [4])])
+        if choice == 10:
+            return frame(9, rng.choice([0, 4]), stream, random_bytes(rng.randrange(0, 30)))
+        return frame(rng.choice([10, 0x42, 255, 7, 5]), rng.getrandbits(8), stream, random_bytes(rng.randrange(8, 30)))
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    answered = 0
+    for _ in range(int(count)):
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        if rng.random() < 0.05:
+            preface = bytearray(preface)
+            preface[rng.randrange(len(preface))] = rng.getrandbits(8)
+            preface = bytes(preface)
+        data = preface + frame(4, 0, 0, b"")
+        stream = 1
+        for _ in range(rng.randrange(1, 12)):
+            data += one_frame(stream)
+            if rng.random() < 0.5:
+                stream += 2
+        if rng.random() < 0.1:
+            data = bytearray(data)
+            for _ in range(rng.randrange(1, 4)):
+                data[rng.randrange(len(data))] = rng.getrandbits(8)
+            data = bytes(data)
+        if rng.random() < 0.1:
+            data = data[:rng.randrange(len(data))]
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            sock = context.wrap_socket(raw, server_hostname="localhost")
+            sock.sendall(data)
+            sock.settimeout(0.02)
+            try:
+                while sock.recv(65536):
+                    answered += 1
+            except (socket.timeout, ssl.SSLError, OSError):
+                pass
+            sock.close()
+        except (ssl.SSLError, OSError):
+            raw.close()
+    return {"connections": int(count), "reads": answered}
+
+
 def truncated(port, path, file_path, keep):
     """A download held at the client's first window while its file shrinks to
     KEEP bytes: the response can no longer match its content-length, and the
@@ -495,7 +602,7 @@ SCENARIOS = {
     "concurrent": concurrent, "slow-reader": slow_reader, "big-post": big_post, "upload-reset": upload_reset,
     "headers": headers, "rapid-reset": rapid_reset, "continuation": continuation_flood, "idle": idle,
     "max-streams": max_streams, "drain": drain, "load": load, "truncated": truncated,
-    "idle-after-refused": idle_after_refused, "host-field": host_field,
+    "idle-after-refused": idle_after_refused, "host-field": host_field, "fuzz": fuzz,
 }
 
 if __name__ == "__main__":
