@@ -16,7 +16,7 @@ import SwerveConfig
 /// than serving a small file. `HTTP2Connection` owns the connection's
 /// streams, receive windows, idle timeout and drain; NIO's connection
 /// management handler sends the drain's GOAWAYs.
-enum HTTP2Pipeline {
+package enum HTTP2Pipeline {
     static let protocolName = "h2"
 
     /// SETTINGS_MAX_CONCURRENT_STREAMS: browsers open about as many (nginx: 128).
@@ -55,7 +55,7 @@ enum HTTP2Pipeline {
     }
 
     /// Adds HTTP/2 behind `TLSObserver`, on a channel whose handshake just completed.
-    static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress,
+    package static func configure(_ channel: Channel, worker: WorkerContext, listener: ListenAddress,
                           tls: ConnectionTLS) throws {
         let pipeline = channel.pipeline.syncOperations
         let connection = HTTP2Connection(worker: worker, listener: listener, tls: tls)

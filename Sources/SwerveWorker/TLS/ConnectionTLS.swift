@@ -4,7 +4,7 @@ import NIOSSL
 /// What one TLS connection negotiated, for its requests' access log lines
 /// (`tls_version`, `sni`) and CGI variables (`HTTPS`, `SSL_PROTOCOL`).
 /// Filled in by the SNI step and `TLSObserver`; event loop only.
-final class ConnectionTLS {
+package final class ConnectionTLS {
     /// The ClientHello's server name, if it sent one.
     var serverName: String?
     /// "TLSv1.3", once the handshake completed.
@@ -16,6 +16,8 @@ final class ConnectionTLS {
     var logged = false
 
     var facts: TLSFacts { TLSFacts(version: version ?? "", serverName: serverName) }
+
+    package init() {}
 
     /// "127.0.0.1:51774", for log lines.
     static func peer(_ channel: Channel) -> String {

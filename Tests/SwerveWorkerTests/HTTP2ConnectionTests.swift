@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHPACK
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import SwerveConfig
+import SwerveWorker
+import Testing
+
+/// The real HTTP/2 server pipeline (NIOHTTP2Handler → HTTP2Connection) on an
+/// EmbeddedChannel, talking to NIOHTTP2's own client handler on another;
+/// bytes are carried between the two by hand, and the clock is the
+/// embedded loop's. Cases where a stream's end and its responder's late
+/// answer cross, which the integration tests cannot time.
+@Suite final class HTTP2ConnectionTests {
+    static let listener = ListenAddress(host: "127.0.0.1", port: 8443, family: .ipv4)
+
+    /// "/now" answers at once; "/later" when the test says so.
+    final class TestResponder: Responder, @unchecked Sendable {
+        var pending: [ResponseWriter] = []
+        var aborted = 0
+        var maxBodySize: Int { 1024 }
+
+        final class Sink: RequestBodySink {
+            let responder: TestResponder
+            init(_ responder: TestResponder) { self.responder = responder }
+            var wantsBody: Bool { true }
+            func receive(_ part: ByteBuffer) {}
+            func receiveEnd() {}
+            func abort() { responder.aborted += 1 }
+        }
+
+        func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
+            switch request.target.path {
+            case "/now": response.send(.ok, body: ByteBuffer(string: "now"))
+            default: pending.append(response)
+            }
+            return Sink(self)
+        }
+    }
+
+    let loop = EmbeddedEventLoop()
+    let server: EmbeddedChannel
+    let client: EmbeddedChannel
+    let responder = TestResponder()
+    let worker: WorkerContext
+    let accessLogPath = FileManager.default.temporaryDirectory.path + "/swerve-h2-access-\(UUID().uuidString).log"
+    let accessLog: AccessLog
+
+    init() throws {
+        accessLog = AccessLog(file: try LogFile(path: accessLogPath, descriptor: -1), format: .combined)
+        server = EmbeddedChannel(loop: loop)
+        client = EmbeddedChannel(loop: loop)
+        var config = Config(file: "test.yaml", directory: "/")
+        var vhost = VirtualHost()
+        vhost.names = [.exact("a.test")]
+        vhost.listen = [Self.listener]
+        vhost.root = "/nonexistent"
+        config.vhosts = [vhost]
+        let site = Site(vhost: vhost, realRoot: vhost.root, routes: RouteTable([("/", responder as any Responder)]),
+                        errorPages: ErrorPages())
+        let dates = DateCache()
+        let logger = Logger(label: "test")
+        let loop = self.loop
+        worker = WorkerContext(config: config, sites: [site], accessLog: accessLog, logger: logger,
+                               threadPool: NIOThreadPool(numberOfThreads: 1), eventLoop: loop, dates: dates,
+                               shortage: ShortageLog(logger: logger, dates: dates), now: { loop.now })
+        // Connected first: HTTP/2 is added to a channel whose handshake completed.
+        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try HTTP2Pipeline.configure(server, worker: worker, listener: Self.listener, tls: ConnectionTLS())
+        try client.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8443)).wait()
+        try exchange()
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: accessLogPath) }
+
+    /// The access log's lines so far.
+    private func accessLines() -> [Substring] {
+        accessLog.flush()
+        let text = (try? String(contentsOfFile: accessLogPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n")
+    }
+
+    /// Carries bytes both ways until neither side has more to say.
+    private func exchange() throws {
+        for _ in 0..<20 {
+            var moved = false
+            // As a socket read does: the bytes, then the read's end, where
+            // NIOHTTP2 sends what was written during it.
+            while let data = try client.readOutbound(as: ByteBuffer.self) {
+                try server.writeInbound(data)
+                server.pipeline.fireChannelReadComplete()
+                moved = true
+            }
+            while let data = try server.readOutbound(as: IOData.self) {
+                guard case .byteBuffer(let buffer) = data else { continue }
+                try client.writeInbound(buffer)
+                client.pipeline.fireChannelReadComplete()
+                moved = true
+            }
+            if !moved { return }
+        }
+    }
+
+    /// The frames the client received since the last call, connection-level ones aside.
+    private func streamFrames() throws -> [HTTP2Frame] {
+        var frames: [HTTP2Frame] = []
+        while let frame = try client.readInbound(as: HTTP2Frame.self) {
+            if frame.streamID != .rootStream { frames.append(frame) }
+        }
+        return frames
+    }
+
+    private func request(_ path: String, on id: Int) throws {
+        let headers = HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":authority", "a.test"), (":path", path)])
+        client.writeAndFlush(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers, endStream: true))),
+                             promise: nil)
+        try exchange()
+    }
+
+    private func reset(_ id: Int) throws {
+        client.writeAndFlush(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .rstStream(.cancel)), promise: nil)
+        try exchange()
+    }
+
+    private func summary(_ frames: [HTTP2Frame]) -> [String] {
+        frames.map { frame in
+            switch frame.payload {
+            case .headers(let headers): return "HEADERS \(headers.headers.first(name: ":status") ?? "")\(headers.endStream ? " END" : "")"
+            case .data(let data): return "DATA\(data.endStream ? " END" : "")"
+            case .rstStream(let code): return "RST \(code)"
+            default: return "other"
+            }
+        }
+    }
+
+    @Test func aRequestIsAnsweredOnItsStream() throws {
+        try request("/now", on: 1)
+        let frames = try streamFrames()
+        #expect(summary(frames) == ["HEADERS 200", "DATA", "DATA END"])
+        #expect(frames.allSatisfy { $0.streamID == 1 })
+    }
+
+    @Test func aLateAnswerAfterTheClientsResetSendsNothing() throws {
+        try request("/later", on: 1)
+        #expect(try streamFrames().isEmpty)
+        try reset(1)
+        #expect(responder.aborted == 1, "the responder learns the client left")
+        // The responder answers anyway, late: nothing goes out on a closed
+        // stream, and no RST_STREAM answers the client's (RFC 9113 §5.4.2).
+        responder.pending.removeFirst().send(.ok, body: ByteBuffer(string: "late"))
+        loop.run()
+        try exchange()
+        #expect(try streamFrames().isEmpty)
+        #expect(server.isActive && responder.aborted == 1)
+        // The connection still serves, and each request has one access-log line.
+        try request("/now", on: 3)
+        #expect(summary(try streamFrames()) == ["HEADERS 200", "DATA", "DATA END"])
+        let lines = accessLines()
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?.contains("\"GET /later HTTP/2.0\" 499 ") == true, "\(lines)")
+    }
+
+    @Test func aLateAbortAfterTheClientsResetSendsNoReset() throws {
+        try request("/later", on: 1)
+        try reset(1)
+        let late = responder.pending.removeFirst()
+        late.abort()
+        loop.run()
+        try exchange()
+        #expect(try streamFrames().isEmpty)
+        #expect(server.isActive)
+    }
+
+    @Test func anAbortBeforeTheEndResetsTheStreamOnce() throws {
+        try request("/later", on: 1)
+        let response = responder.pending.removeFirst()
+        response.sendHead(.ok, headers: [:])
+        response.abort()
+        response.abort()
+        loop.run()
+        try exchange()
+        let frames = try streamFrames()
+        #expect(summary(frames).filter { $0.hasPrefix("RST") }.count == 1, "\(summary(frames))")
+        #expect(server.isActive)
+    }
+}
