@@ -58,22 +58,10 @@ import Testing
 
     init() throws {
         channel = EmbeddedChannel(loop: loop)
-        var config = Config(file: "test.yaml", directory: "/")
-        config.server.timeouts.header = .seconds(10)
-        config.server.timeouts.keepalive = .seconds(15)
-        var vhost = VirtualHost()
-        vhost.names = [.exact("a.test")]
-        vhost.listen = [Self.listener]
-        vhost.root = "/nonexistent"
-        config.vhosts = [vhost]
-        let site = Site(vhost: vhost, realRoot: vhost.root, routes: RouteTable([("/", responder as any Responder)]),
-                        errorPages: ErrorPages())
-        let dates = DateCache()
-        let logger = Logger(label: "test")
-        let loop = self.loop
-        worker = WorkerContext(config: config, sites: [site], accessLog: nil, logger: logger,
-                               threadPool: NIOThreadPool(numberOfThreads: 1), eventLoop: loop, dates: dates,
-                               shortage: ShortageLog(logger: logger, dates: dates), now: { loop.now })
+        worker = embeddedWorker(loop: loop, listener: Self.listener, responder: responder) { config in
+            config.server.timeouts.header = .seconds(10)
+            config.server.timeouts.keepalive = .seconds(15)
+        }
         try ServerPipeline.configure(channel, worker: worker, listener: Self.listener)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }

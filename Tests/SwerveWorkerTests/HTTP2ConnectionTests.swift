@@ -54,20 +54,7 @@ import Testing
         accessLog = AccessLog(file: try LogFile(path: accessLogPath, descriptor: -1), format: .combined)
         server = EmbeddedChannel(loop: loop)
         client = EmbeddedChannel(loop: loop)
-        var config = Config(file: "test.yaml", directory: "/")
-        var vhost = VirtualHost()
-        vhost.names = [.exact("a.test")]
-        vhost.listen = [Self.listener]
-        vhost.root = "/nonexistent"
-        config.vhosts = [vhost]
-        let site = Site(vhost: vhost, realRoot: vhost.root, routes: RouteTable([("/", responder as any Responder)]),
-                        errorPages: ErrorPages())
-        let dates = DateCache()
-        let logger = Logger(label: "test")
-        let loop = self.loop
-        worker = WorkerContext(config: config, sites: [site], accessLog: accessLog, logger: logger,
-                               threadPool: NIOThreadPool(numberOfThreads: 1), eventLoop: loop, dates: dates,
-                               shortage: ShortageLog(logger: logger, dates: dates), now: { loop.now })
+        worker = embeddedWorker(loop: loop, listener: Self.listener, responder: responder, accessLog: accessLog)
         // Connected first: HTTP/2 is added to a channel whose handshake completed.
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try HTTP2Pipeline.configure(server, worker: worker, listener: Self.listener, tls: ConnectionTLS())
