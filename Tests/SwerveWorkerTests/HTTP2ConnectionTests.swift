@@ -50,15 +50,24 @@ import Testing
     let accessLogPath = FileManager.default.temporaryDirectory.path + "/swerve-h2-access-\(UUID().uuidString).log"
     let accessLog: AccessLog
 
-    init() throws {
+    convenience init() throws { try self.init(keepalive: 15) }
+
+    /// `keepalive`: `timeouts.keepalive`, the idle timeout, in seconds.
+    init(keepalive: Int64) throws {
         accessLog = AccessLog(file: try LogFile(path: accessLogPath, descriptor: -1), format: .combined)
         server = EmbeddedChannel(loop: loop)
         client = EmbeddedChannel(loop: loop)
-        worker = embeddedWorker(loop: loop, listener: Self.listener, responder: responder, accessLog: accessLog)
+        worker = embeddedWorker(loop: loop, listener: Self.listener, responder: responder, accessLog: accessLog) { config in
+            config.server.timeouts.keepalive = .seconds(keepalive)
+        }
         // Connected first: HTTP/2 is added to a channel whose handshake completed.
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try HTTP2Pipeline.configure(server, worker: worker, listener: Self.listener, tls: ConnectionTLS())
-        try client.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+        // The client sends what the test writes, malformed or not.
+        var clientConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+        clientConfiguration.headerBlockValidation = .disabled
+        try client.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: clientConfiguration,
+                                                                      streamConfiguration: .init()))
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8443)).wait()
         try exchange()
     }
@@ -93,17 +102,35 @@ import Testing
         }
     }
 
-    /// The frames the client received since the last call, connection-level ones aside.
+    /// Frames the client received and the test has not looked at yet.
+    private var received: [HTTP2Frame] = []
+
+    private func collect() throws {
+        while let frame = try client.readInbound(as: HTTP2Frame.self) { received.append(frame) }
+    }
+
+    /// The frames the client received on streams since the last call.
     private func streamFrames() throws -> [HTTP2Frame] {
-        var frames: [HTTP2Frame] = []
-        while let frame = try client.readInbound(as: HTTP2Frame.self) {
-            if frame.streamID != .rootStream { frames.append(frame) }
-        }
+        try collect()
+        let frames = received.filter { $0.streamID != .rootStream }
+        received.removeAll { $0.streamID != .rootStream }
         return frames
     }
 
-    private func request(_ path: String, on id: Int) throws {
-        let headers = HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":authority", "a.test"), (":path", path)])
+    /// The GOAWAYs the client received since the last call: last stream ID and code.
+    private func goAways() throws -> [(last: HTTP2StreamID, code: HTTP2ErrorCode)] {
+        try collect()
+        var found: [(last: HTTP2StreamID, code: HTTP2ErrorCode)] = []
+        received.removeAll { frame in
+            guard case .goAway(let last, let code, _) = frame.payload else { return false }
+            found.append((last, code))
+            return true
+        }
+        return found
+    }
+
+    private func request(_ path: String, on id: Int, extra: [(String, String)] = []) throws {
+        let headers = HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":authority", "a.test"), (":path", path)] + extra)
         client.writeAndFlush(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers, endStream: true))),
                              promise: nil)
         try exchange()
@@ -161,6 +188,87 @@ import Testing
         try exchange()
         #expect(try streamFrames().isEmpty)
         #expect(server.isActive)
+    }
+
+    @Test func anIdleConnectionIsToldGoAwayAndClosedAfterTheKeepaliveTimeout() throws {
+        let idle = try HTTP2ConnectionTests(keepalive: 3)
+        try idle.request("/now", on: 1)
+        #expect(try idle.streamFrames().count == 3)
+        idle.loop.advanceTime(by: .seconds(2))
+        try idle.exchange()
+        #expect(try idle.goAways().isEmpty && idle.server.isActive, "not idle for long enough yet")
+        idle.loop.advanceTime(by: .seconds(2))
+        try idle.exchange()
+        let goAways = try idle.goAways()
+        #expect(goAways.map(\.code) == [.noError] && goAways.first?.last == 1, "\(goAways)")
+        idle.loop.advanceTime(by: .seconds(1))
+        try idle.exchange()
+        #expect(!idle.server.isActive)
+    }
+
+    @Test func aRequestTheLibraryRefusesLeavesTheIdleTimeoutWorking() throws {
+        // An upper-case field name is malformed (RFC 9113 §8.2.1): the
+        // library resets the stream without ever opening it.
+        let refused = try HTTP2ConnectionTests(keepalive: 3)
+        try refused.request("/now", on: 1, extra: [("X-Upper", "1")])
+        let frames = refused.summary(try refused.streamFrames())
+        #expect(frames == ["RST \(HTTP2ErrorCode.protocolError)"], "\(frames)")
+        refused.loop.advanceTime(by: .seconds(4))
+        try refused.exchange()
+        #expect(try refused.goAways().map(\.code) == [.noError])
+    }
+
+    @Test func aStreamUnderWayHoldsOffTheIdleTimeout() throws {
+        let busy = try HTTP2ConnectionTests(keepalive: 3)
+        try busy.request("/later", on: 1)
+        busy.loop.advanceTime(by: .seconds(5))
+        try busy.exchange()
+        #expect(try busy.goAways().isEmpty && busy.server.isActive)
+        // Once it ends, the idle clock starts.
+        busy.responder.pending.removeFirst().send(.ok, body: ByteBuffer(string: "done"))
+        busy.loop.run()
+        try busy.exchange()
+        #expect(try busy.streamFrames().last.map { busy.summary([$0]) } == ["DATA END"])
+        busy.loop.advanceTime(by: .seconds(4))
+        try busy.exchange()
+        #expect(try busy.goAways().map(\.code) == [.noError])
+    }
+
+    @Test func aDrainAnswersTheStreamUnderWayFirstThenSendsGoAwayAndCloses() throws {
+        try request("/later", on: 1)
+        _ = worker.drain()
+        loop.run()
+        try exchange()
+        // A client waiting for its one answer gets it before the GOAWAY (curl 7.88 drops the answer otherwise).
+        #expect(try goAways().isEmpty && server.isActive)
+        responder.pending.removeFirst().send(.ok, body: ByteBuffer(string: "done"))
+        loop.run()
+        try exchange()
+        #expect(summary(try streamFrames()) == ["HEADERS 200", "DATA", "DATA END"])
+        let goAways = try goAways()
+        #expect(goAways.last?.last == 1 && goAways.allSatisfy { $0.code == .noError }, "\(goAways)")
+        loop.run()
+        try exchange()
+        #expect(!server.isActive)
+    }
+
+    @Test func aDrainPastItsGraceSendsGoAwayAndStillFinishesTheStream() throws {
+        try request("/later", on: 1)
+        _ = worker.drain()
+        loop.advanceTime(by: .seconds(1))
+        try exchange()
+        // NIO's management handler: GOAWAY with the highest ID, a PING round
+        // trip, then GOAWAY with the last stream accepted.
+        let goAways = try goAways()
+        #expect(goAways.last?.last == 1 && goAways.allSatisfy { $0.code == .noError }, "\(goAways)")
+        #expect(server.isActive, "stream 1 is still under way")
+        responder.pending.removeFirst().send(.ok, body: ByteBuffer(string: "done"))
+        loop.run()
+        try exchange()
+        #expect(summary(try streamFrames()) == ["HEADERS 200", "DATA", "DATA END"])
+        loop.run()
+        try exchange()
+        #expect(!server.isActive)
     }
 
     @Test func anAbortBeforeTheEndResetsTheStreamOnce() throws {
