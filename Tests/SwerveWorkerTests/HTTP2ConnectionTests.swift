@@ -207,12 +207,15 @@ import Testing
     }
 
     @Test func aRequestTheLibraryRefusesLeavesTheIdleTimeoutWorking() throws {
-        // An upper-case field name is malformed (RFC 9113 §8.2.1): the
-        // library resets the stream without ever opening it.
+        // Two :path fields make a malformed request (RFC 9113 §8.3.1): the
+        // library resets that stream, and its close must not unbalance the
+        // count of open streams, or the idle timeout never runs again.
         let refused = try HTTP2ConnectionTests(keepalive: 3)
-        try refused.request("/now", on: 1, extra: [("X-Upper", "1")])
+        try refused.request("/now", on: 1, extra: [(":path", "/now")])
         let frames = refused.summary(try refused.streamFrames())
         #expect(frames == ["RST \(HTTP2ErrorCode.protocolError)"], "\(frames)")
+        try refused.request("/now", on: 3)
+        #expect(refused.summary(try refused.streamFrames()) == ["HEADERS 200", "DATA", "DATA END"])
         refused.loop.advanceTime(by: .seconds(4))
         try refused.exchange()
         #expect(try refused.goAways().map(\.code) == [.noError])
