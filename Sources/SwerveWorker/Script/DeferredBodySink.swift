@@ -3,7 +3,7 @@ import NIOCore
 /// Holds a request body back while the responder decides who reads it (a
 /// script route looks the file up in the thread pool first), then hands what
 /// came, and what comes, to that sink. Event loop only.
-final class DeferredBodySink: RequestBodySink {
+package final class DeferredBodySink: RequestBodySink {
     private var target: RequestBodySink?
     private var held: [ByteBuffer] = []
     private var ended = false
@@ -13,29 +13,32 @@ final class DeferredBodySink: RequestBodySink {
     /// The connection is gone: whoever decides later must not start anything.
     private(set) var isAborted = false
 
-    init(response: ResponseWriter) {
+    package init(response: ResponseWriter) {
         self.response = response
         self.gate = BackpressureGate(.pipe, pause: response.pauseReading, resume: response.resumeReading)
     }
 
-    var wantsBody: Bool { target?.wantsBody ?? true }
-    var decidesLater: Bool { target == nil }
+    package var wantsBody: Bool { target?.wantsBody ?? true }
+    package var decidesLater: Bool { target == nil }
 
-    func receive(_ part: ByteBuffer) {
-        guard let target else {
+    /// The held parts are being handed over: what arrives meanwhile queues behind them.
+    private var handingOver = false
+
+    package func receive(_ part: ByteBuffer) {
+        guard let target, !handingOver else {
             held.append(part)
-            gate.queued(part.readableBytes)
+            if target == nil { gate.queued(part.readableBytes) }
             return
         }
         if target.wantsBody { target.receive(part) }
     }
 
-    func receiveEnd() {
+    package func receiveEnd() {
         ended = true
-        target?.receiveEnd()
+        if !handingOver { target?.receiveEnd() }
     }
 
-    func abort() {
+    package func abort() {
         isAborted = true
         held = []
         gate.open()
@@ -43,18 +46,22 @@ final class DeferredBodySink: RequestBodySink {
     }
 
     /// From now on `sink` receives the body, starting with what was held.
-    func forward(to sink: RequestBodySink) {
+    package func forward(to sink: RequestBodySink) {
         guard target == nil, !isAborted else { return }
         target = sink
-        let parts = held
-        held = []
-        // Resume first: the new sink may pause reading again while it takes the held parts.
+        // Resume first: the new sink may pause reading again while it takes
+        // the held parts. Resuming may hand over more at once (HTTP/2 gives a
+        // resumed stream the DATA it held): that queues behind what was held
+        // here, so the body reaches the sink in order.
+        handingOver = true
         gate.open()
         if sink.wantsBody {
             // Decided: a client waiting for 100 Continue may send its body now.
             response.continueIfExpected()
-            parts.forEach(sink.receive)
+            while !held.isEmpty, !isAborted { sink.receive(held.removeFirst()) }
         }
-        if ended { sink.receiveEnd() }
+        held = []
+        handingOver = false
+        if ended && !isAborted { sink.receiveEnd() }
     }
 }

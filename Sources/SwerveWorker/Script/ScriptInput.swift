@@ -35,7 +35,11 @@ final class ScriptInput {
                 return
             }
             state = .open(channel)
-            for part in pending { write(part, to: channel, counted: true) }
+            // All queued before the one flush: a write that completes at once
+            // may resume reading, and a part that arrives then (HTTP/2 hands
+            // over held DATA synchronously) must go after these, not between.
+            for part in pending { write(part, to: channel, counted: true, flush: false) }
+            channel.flush()
             closeIfComplete()
         }
     }
@@ -66,10 +70,11 @@ final class ScriptInput {
     }
 
     /// `counted`: the part is already in the gate (it waited for the pipe).
-    private func write(_ part: ByteBuffer, to channel: Channel, counted: Bool) {
+    private func write(_ part: ByteBuffer, to channel: Channel, counted: Bool, flush: Bool = true) {
         let count = part.readableBytes
         if !counted { gate.queued(count) }
-        channel.writeAndFlush(part).assumeIsolated().whenComplete { [self] result in
+        let written = flush ? channel.writeAndFlush(part) : channel.write(part)
+        written.assumeIsolated().whenComplete { [self] result in
             gate.consumed(count)
             // EPIPE: the script does not read its stdin (any more). Not an error:
             // it may answer without the body; the rest of it is discarded.
