@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import NIOEmbedded
 import NIOPosix
 import SwerveConfig
@@ -22,4 +23,45 @@ func embeddedWorker(loop: EmbeddedEventLoop, listener: ListenAddress, responder:
     return WorkerContext(config: config, sites: [site], accessLog: accessLog, logger: logger,
                          threadPool: NIOThreadPool(numberOfThreads: 1), eventLoop: loop, dates: dates,
                          shortage: ShortageLog(logger: logger, dates: dates), now: { loop.now })
+}
+
+/// The responder of the connection tests: answers "/now" at once; "/later"
+/// when the test says so (`pending`); "/echo" with the body's size; counts
+/// the aborts it is told of.
+final class ScriptedResponder: Responder, @unchecked Sendable {
+    var pending: [ResponseWriter] = []
+    var aborted = 0
+    var maxBodySize: Int { 1024 }
+
+    final class Sink: RequestBodySink {
+        let responder: ScriptedResponder
+        let response: ResponseWriter
+        var received = 0
+        init(_ responder: ScriptedResponder, _ response: ResponseWriter) {
+            self.responder = responder
+            self.response = response
+        }
+        var wantsBody: Bool { true }
+        func receive(_ part: ByteBuffer) { received += part.readableBytes }
+        func receiveEnd() {
+            guard isEcho, !response.headSent else { return }
+            response.send(.ok, body: ByteBuffer(string: "got \(received)"))
+        }
+        var isEcho = false
+        func abort() { responder.aborted += 1 }
+    }
+
+    func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
+        switch request.target.path {
+        case "/now":
+            response.send(.ok, headers: ["Content-Type": "text/plain"], body: ByteBuffer(string: "now"))
+        case "/later":
+            pending.append(response)
+        default:
+            break
+        }
+        let sink = Sink(self, response)
+        sink.isEcho = request.target.path == "/echo"
+        return sink
+    }
 }

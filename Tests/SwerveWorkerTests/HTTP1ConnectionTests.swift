@@ -12,48 +12,9 @@ import Testing
 @Suite struct HTTP1ConnectionTests {
     static let listener = ListenAddress(host: "127.0.0.1", port: 8080, family: .ipv4)
 
-    /// Answers "/now" at once; "/later" when the test says so; "/echo" with the body's size.
-    final class TestResponder: Responder, @unchecked Sendable {
-        var pending: [ResponseWriter] = []
-        var aborted = 0
-        var maxBodySize: Int { 1024 }
-
-        final class Sink: RequestBodySink {
-            let responder: TestResponder
-            let response: ResponseWriter
-            var received = 0
-            init(_ responder: TestResponder, _ response: ResponseWriter) {
-                self.responder = responder
-                self.response = response
-            }
-            var wantsBody: Bool { true }
-            func receive(_ part: ByteBuffer) { received += part.readableBytes }
-            func receiveEnd() {
-                guard isEcho, !response.headSent else { return }
-                response.send(.ok, body: ByteBuffer(string: "got \(received)"))
-            }
-            var isEcho = false
-            func abort() { responder.aborted += 1 }
-        }
-
-        func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
-            switch request.target.path {
-            case "/now":
-                response.send(.ok, headers: ["Content-Type": "text/plain"], body: ByteBuffer(string: "now"))
-            case "/later":
-                pending.append(response)
-            default:
-                break
-            }
-            let sink = Sink(self, response)
-            sink.isEcho = request.target.path == "/echo"
-            return sink
-        }
-    }
-
     let loop = EmbeddedEventLoop()
     let channel: EmbeddedChannel
-    let responder = TestResponder()
+    let responder = ScriptedResponder()
     let worker: WorkerContext
 
     init() throws {

@@ -18,34 +18,10 @@ import Testing
 @Suite final class HTTP2ConnectionTests {
     static let listener = ListenAddress(host: "127.0.0.1", port: 8443, family: .ipv4)
 
-    /// "/now" answers at once; "/later" when the test says so.
-    final class TestResponder: Responder, @unchecked Sendable {
-        var pending: [ResponseWriter] = []
-        var aborted = 0
-        var maxBodySize: Int { 1024 }
-
-        final class Sink: RequestBodySink {
-            let responder: TestResponder
-            init(_ responder: TestResponder) { self.responder = responder }
-            var wantsBody: Bool { true }
-            func receive(_ part: ByteBuffer) {}
-            func receiveEnd() {}
-            func abort() { responder.aborted += 1 }
-        }
-
-        func respond(to request: Request, response: ResponseWriter) -> RequestBodySink {
-            switch request.target.path {
-            case "/now": response.send(.ok, body: ByteBuffer(string: "now"))
-            default: pending.append(response)
-            }
-            return Sink(self)
-        }
-    }
-
     let loop = EmbeddedEventLoop()
     let server: EmbeddedChannel
     let client: EmbeddedChannel
-    let responder = TestResponder()
+    let responder = ScriptedResponder()
     let worker: WorkerContext
     let accessLogPath = FileManager.default.temporaryDirectory.path + "/swerve-h2-access-\(UUID().uuidString).log"
     let accessLog: AccessLog
