@@ -173,10 +173,17 @@ extension StringProtocol {
     func isASCIICaseInsensitiveEqual(_ lowercase: StaticString) -> Bool {
         let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         guard utf8.count == other.count else { return false }
-        for (byte, expected) in zip(utf8, other) {
-            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            if folded != expected { return false }
-        }
+        for (byte, expected) in zip(utf8, other) where byte.asciiLowercased != expected { return false }
         return true
     }
+
+    /// The same bytes, letters A–Z and a–z alike.
+    func equalsIgnoringASCIICase(_ other: some StringProtocol) -> Bool {
+        utf8.elementsEqual(other.utf8) { $0.asciiLowercased == $1.asciiLowercased }
+    }
+}
+
+extension UInt8 {
+    /// "A"–"Z" as "a"–"z"; every other byte as it is.
+    var asciiLowercased: UInt8 { self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self }
 }

@@ -73,8 +73,7 @@ package enum HTTP2RequestHead {
             let trimmed = Substring(text)
             return trimmed.hasSuffix(":443") ? trimmed.dropLast(4) : trimmed
         }
-        func folded(_ byte: UInt8) -> UInt8 { byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte }
-        return normalised(a).utf8.elementsEqual(normalised(b).utf8) { folded($0) == folded($1) }
+        return normalised(a).equalsIgnoringASCIICase(normalised(b))
     }
 
     /// Methods whose requests carry no body by their meaning (RFC 9110 §9.3).
