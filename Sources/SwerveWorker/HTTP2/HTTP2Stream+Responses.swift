@@ -9,8 +9,9 @@ import NIOPosix
 /// handler; HPACK, flow control and frame sizes stay the library's.
 /// Response headers go out as lower-case fields made once per cached file
 /// (`PreparedHeaders.http2`), not converted from `HTTPHeaders` per
-/// response, and a prepared body leaves in one DATA frame with END_STREAM. No `Connection` header and no framing of ours; `date`,
-/// `server` and HSTS as on HTTP/1.1.
+/// response, and a prepared body leaves in one DATA frame with END_STREAM.
+/// No `Connection` header and no framing of ours; `date`, `server` and
+/// HSTS as on HTTP/1.1.
 extension HTTP2Stream: ResponseTransport {
     var isActive: Bool { !isClosed && connection.isActive }
 
